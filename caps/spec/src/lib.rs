@@ -1,0 +1,2 @@
+//! The binary spec of a capability plan.
+#![no_std]

@@ -1,0 +1,1 @@
+//! System descriptions, validation, the capability plan and the audit.

@@ -1,0 +1,2 @@
+//! Shared-memory descriptor rings.
+#![no_std]

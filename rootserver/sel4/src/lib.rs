@@ -1,0 +1,2 @@
+//! seL4 bindings.
+#![no_std]

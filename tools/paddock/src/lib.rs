@@ -1,0 +1,3 @@
+//! The paddock command's library: image building, QEMU runs and audits.
+
+pub mod audit;
