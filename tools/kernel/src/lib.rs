@@ -8,5 +8,7 @@
 //! build and the generated user-space bindings, so the numbers a component
 //! uses are the numbers the kernel it runs on was built with.
 
+pub mod build;
 pub mod config;
+pub mod interface;
 pub mod source;

@@ -1,0 +1,1 @@
+//! Cached out-of-tree kernel builds.

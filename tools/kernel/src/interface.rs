@@ -1,0 +1,1 @@
+//! Generation of user-space bindings from the kernel's interface files.
