@@ -96,7 +96,8 @@ impl KernelSource {
 
     /// `libsel4/arch_include/x86/interfaces/sel4arch.xml`: x86 invocations.
     pub fn arch_xml(&self) -> PathBuf {
-        self.root.join("libsel4/arch_include/x86/interfaces/sel4arch.xml")
+        self.root
+            .join("libsel4/arch_include/x86/interfaces/sel4arch.xml")
     }
 
     /// `libsel4/sel4_arch_include/x86_64/interfaces/sel4arch.xml`: x86_64
