@@ -1,0 +1,235 @@
+//! Errors about a description, rendered the way rustc renders its own:
+//! `error: ...`, `--> file:line:column`, the offending line with a caret,
+//! the other side of a conflict, and a hint.
+
+use crate::description::Span;
+use codespan_reporting::diagnostic::{Diagnostic, Label as CsLabel};
+use codespan_reporting::files::SimpleFile;
+use codespan_reporting::term::{self, Chars, Config};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A 1-based line and column (in characters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// A place in the description and what it has to do with the error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+/// One error: a message, where it is, the other side of a conflict, a hint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    pub message: String,
+    pub primary: Option<Label>,
+    pub secondary: Vec<Label>,
+    pub help: Option<String>,
+}
+
+impl Error {
+    pub fn new(message: impl Into<String>) -> Self {
+        Error {
+            message: message.into(),
+            primary: None,
+            secondary: Vec::new(),
+            help: None,
+        }
+    }
+
+    /// Where the error is, with a short label under the caret.
+    pub fn at(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.primary = Some(Label {
+            span,
+            message: label.into(),
+        });
+        self
+    }
+
+    /// The other side of a conflict.
+    pub fn also(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.secondary.push(Label {
+            span,
+            message: label.into(),
+        });
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// Every error found in one description, with the text they point into.
+#[derive(Clone, Debug)]
+pub struct Diagnostics {
+    path: PathBuf,
+    text: String,
+    errors: Vec<Error>,
+}
+
+impl Diagnostics {
+    pub fn new(path: &Path, text: &str, errors: Vec<Error>) -> Self {
+        Diagnostics {
+            path: path.to_path_buf(),
+            text: text.to_string(),
+            errors,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn errors(&self) -> &[Error] {
+        &self.errors
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// Line and column of the start of `span`.
+    pub fn position(&self, span: &Span) -> Position {
+        position(&self.text, span.start)
+    }
+
+    /// Where an error's caret points, if it has one.
+    pub fn primary_position(&self, error: &Error) -> Option<Position> {
+        error.primary.as_ref().map(|l| self.position(&l.span))
+    }
+
+    /// Where an error's secondary labels point.
+    pub fn secondary_positions(&self, error: &Error) -> Vec<Position> {
+        error
+            .secondary
+            .iter()
+            .map(|l| self.position(&l.span))
+            .collect()
+    }
+}
+
+/// 1-based line and character column of a byte offset.
+pub fn position(text: &str, offset: usize) -> Position {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = text[line_start..offset].chars().count() + 1;
+    Position { line, column }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = SimpleFile::new(self.path.display().to_string(), self.text.as_str());
+        let config = Config {
+            chars: Chars::ascii(),
+            ..Config::default()
+        };
+        for error in &self.errors {
+            let mut d = Diagnostic::error().with_message(&error.message);
+            let mut labels = Vec::new();
+            if let Some(p) = &error.primary {
+                labels.push(CsLabel::primary((), p.span.clone()).with_message(&p.message));
+            }
+            for s in &error.secondary {
+                labels.push(CsLabel::secondary((), s.span.clone()).with_message(&s.message));
+            }
+            d = d.with_labels(labels);
+            if let Some(h) = &error.help {
+                d = d.with_notes(vec![format!("help: {h}")]);
+            }
+            if error.primary.is_none() {
+                // Nothing to point at (for example an unreadable file):
+                // still name the file, as rustc does.
+                writeln!(f, "error: {}", error.message)?;
+                writeln!(f, "  --> {}", self.path.display())?;
+                if let Some(h) = &error.help {
+                    writeln!(f, "  = help: {h}")?;
+                }
+                writeln!(f)?;
+                continue;
+            }
+            let s = term::emit_into_string(&config, &file, &d).map_err(|_| fmt::Error)?;
+            f.write_str(&s)?;
+        }
+        let n = self.errors.len();
+        if n > 1 {
+            writeln!(f, "error: {} has {n} errors", self.path.display())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+/// The nearest of `candidates` to `word`, if it is near enough to be a typo.
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1) + usize::from(c.len() > 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Turns a TOML or serde error into a located error, with a suggestion for
+/// an unknown field or variant.
+pub fn from_toml(e: &toml::de::Error) -> Error {
+    let message = e.message().trim().to_string();
+    let span = e.span().unwrap_or(0..0);
+    let (head, tail) = match message.split_once(", expected ") {
+        Some((h, t)) => (h.to_string(), Some(t.to_string())),
+        None => (message.clone(), None),
+    };
+    let unknown = ["unknown field `", "unknown variant `"]
+        .iter()
+        .find_map(|p| head.strip_prefix(p))
+        .and_then(|r| r.strip_suffix('`'));
+    match (unknown, tail.clone()) {
+        (Some(word), Some(tail)) => {
+            let expected: Vec<&str> = tail
+                .split('`')
+                .enumerate()
+                .filter(|(i, _)| i % 2 == 1)
+                .map(|(_, s)| s)
+                .collect();
+            let kind = if head.starts_with("unknown field") {
+                "field"
+            } else {
+                "value"
+            };
+            let help = match nearest(word, expected.iter().copied()) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!("expected {tail}"),
+            };
+            Error::new(head.clone())
+                .at(span, format!("unknown {kind}"))
+                .help(help)
+        }
+        _ => {
+            let label = if head.starts_with("missing field") {
+                "in this table"
+            } else {
+                "here"
+            };
+            let mut err = Error::new(head).at(span, label);
+            if let Some(t) = tail {
+                err = err.help(format!("expected {t}"));
+            }
+            err
+        }
+    }
+}
