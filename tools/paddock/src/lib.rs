@@ -1,6 +1,10 @@
 //! The paddock command's library: image building, QEMU runs and audits.
 
 pub mod audit;
+pub mod image;
+pub mod progress;
+pub mod qemu;
+pub mod simulate;
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;

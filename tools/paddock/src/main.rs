@@ -1,5 +1,6 @@
 use clap::{Parser, Subcommand};
-use paddock::audit;
+use paddock::{audit, image, simulate};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Build, simulate and audit seL4 systems of isolated user-level drivers.
@@ -12,33 +13,58 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Build the bootable image of a system description into
+    /// target/images/<name>/.
+    Build {
+        /// The system description, e.g. images/default.toml.
+        image: PathBuf,
+    },
+    /// Build (if needed) and boot an image in QEMU.
+    Simulate(simulate::SimulateArgs),
+    /// Audit the capability layout of a system description.
+    Audit(audit::AuditArgs),
     /// Build (or reuse the cached) seL4 kernel for one configuration.
     Kernel {
         /// debug, release, debug-iommu or release-iommu.
         config: paddock_kernel::config::KernelConfig,
     },
-    /// Audit the capability layout of a system description.
-    Audit(audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.command {
+    let result = paddock::workspace_root().and_then(|workspace| match &cli.command {
+        Command::Build { image } => build(&workspace, image),
+        Command::Simulate(args) => simulate::run(&workspace, args),
         Command::Audit(args) => audit::run(args),
-        Command::Kernel { config } => kernel(*config),
-    };
+        Command::Kernel { config } => kernel(&workspace, *config),
+    });
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let text = format!("{e:#}");
+            // Description diagnostics are already rendered as `error: ...`.
+            if text.starts_with("error") {
+                eprintln!("{text}");
+            } else {
+                eprintln!("error: {text}");
+            }
             ExitCode::FAILURE
         }
     }
 }
 
-fn kernel(config: paddock_kernel::config::KernelConfig) -> anyhow::Result<ExitCode> {
-    let workspace = paddock::workspace_root()?;
-    let built = paddock_kernel::build::build(&workspace, config)?;
+fn build(workspace: &std::path::Path, path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let image = image::build(workspace, path)?;
+    println!("image {} in {}", image.name, image.dir.display());
+    println!("boot it with: ./simulate {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn kernel(
+    workspace: &std::path::Path,
+    config: paddock_kernel::config::KernelConfig,
+) -> anyhow::Result<ExitCode> {
+    let built = paddock_kernel::build::build(workspace, config)?;
     println!(
         "{} kernel: {} ({}, {:.1} s)",
         config,

@@ -1,0 +1,19 @@
+//! The console contract between a booted system and the host.
+//!
+//! The root task prints these exact lines; `./simulate`, the system tests
+//! and `paddock audit --runtime` look for them. Keeping them in one crate
+//! that both sides depend on means a renamed sentinel cannot silently break
+//! a test.
+#![no_std]
+
+/// Printed once the system is built and every component has been started.
+/// A non-interactive run ends with exit status 0 when it sees this line.
+pub const SUCCESS_SENTINEL: &str = "paddock: system ready";
+
+/// Printed (after the reason) when the root task cannot go on: a panic, a
+/// failed invocation, a spec it refuses. A non-interactive run ends with a
+/// non-zero status when it sees this prefix.
+pub const FAILURE_SENTINEL: &str = "paddock: SYSTEM FAILED";
+
+/// Prefix of the bootinfo summary lines.
+pub const BOOTINFO_PREFIX: &str = "paddock: bootinfo:";

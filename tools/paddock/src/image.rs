@@ -1,0 +1,110 @@
+//! `paddock build`: a system description becomes a bootable image under
+//! `target/images/<name>/`: the kernel (elf32, for QEMU's multiboot loader),
+//! the root task, and the exact QEMU command line that boots them.
+
+use crate::progress::Step;
+use crate::qemu;
+use anyhow::{bail, Context, Result};
+use paddock_caps::Description;
+use paddock_kernel::config::KernelConfig;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A built image, ready for QEMU.
+#[derive(Clone, Debug)]
+pub struct Image {
+    pub name: String,
+    pub dir: PathBuf,
+    pub kernel: PathBuf,
+    pub rootserver: PathBuf,
+    pub config: KernelConfig,
+    /// QEMU arguments that come from the description (machine, memory,
+    /// devices); the runner adds CPU, console and image arguments.
+    pub machine_args: Vec<String>,
+}
+
+/// The host target the root task and components are compiled for: seL4
+/// runs freestanding x86_64 code with the SysV ABI, which is what this
+/// target produces once linked without its C runtime.
+pub const COMPONENT_TARGET: &str = "x86_64-unknown-linux-gnu";
+
+/// Loads a description, or fails with its rendered diagnostics.
+pub fn load_description(path: &Path) -> Result<Description> {
+    paddock_caps::load(path).map_err(|d| anyhow::anyhow!("{d}"))
+}
+
+/// Builds the image a description asks for, reusing every cached piece.
+pub fn build(workspace: &Path, description_path: &Path) -> Result<Image> {
+    let description = load_description(description_path)?;
+    let system = &description.system;
+    let config = system.kernel_config();
+
+    let step = Step::start(format!("kernel ({config})"));
+    let kernel = paddock_kernel::build::build(workspace, config)?;
+    step.done(if kernel.rebuilt { "built" } else { "cached" });
+
+    let step = Step::start(format!("rootserver ({config})"));
+    let rootserver = build_rootserver(workspace, config)?;
+    step.done("ok");
+
+    let dir = workspace.join("target/images").join(&system.name);
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let image = Image {
+        name: system.name.clone(),
+        kernel: dir.join("kernel32.elf"),
+        rootserver: dir.join("rootserver.elf"),
+        dir: dir.clone(),
+        config,
+        machine_args: system.qemu_args(),
+    };
+    copy_if_changed(&kernel.elf32, &image.kernel)?;
+    copy_if_changed(&rootserver, &image.rootserver)?;
+    let command = qemu::shell_command(&qemu::command_line(&image, qemu::Console::Interactive));
+    write_if_changed(
+        &dir.join("qemu-command"),
+        format!("# Boots this image; quit QEMU with Ctrl-A X.\n{command}\n").as_bytes(),
+    )?;
+    Ok(image)
+}
+
+/// Compiles the root task against the bindings of `config`. Each kernel
+/// configuration has its own target folder: the bindings differ, and
+/// sharing one folder would rebuild on every switch.
+fn build_rootserver(workspace: &Path, config: KernelConfig) -> Result<PathBuf> {
+    let target_dir = workspace.join("target/sel4").join(config.name());
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(&cargo)
+        .current_dir(workspace)
+        .args(["build", "--quiet", "--release", "-p", "paddock-rootserver"])
+        .args(["--target", COMPONENT_TARGET])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env("PADDOCK_KERNEL_CONFIG", config.name())
+        // Only the components get these flags: with an explicit --target,
+        // build scripts and proc macros are compiled without them.
+        .env("CARGO_ENCODED_RUSTFLAGS", "-Crelocation-model=static")
+        .status()
+        .context("running cargo to build the rootserver")?;
+    if !status.success() {
+        bail!("building the rootserver for the {config} kernel failed");
+    }
+    Ok(target_dir
+        .join(COMPONENT_TARGET)
+        .join("release")
+        .join("rootserver"))
+}
+
+fn copy_if_changed(from: &Path, to: &Path) -> Result<()> {
+    let bytes = fs::read(from).with_context(|| format!("reading {}", from.display()))?;
+    write_if_changed(to, &bytes)
+}
+
+/// Writes only when the content differs, so unchanged images keep their
+/// timestamps.
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
+    if fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
