@@ -1,0 +1,168 @@
+//! One direction of buffer transfer: an *active* queue (sender to receiver:
+//! filled buffers) and a *free* queue (receiver to sender: buffers to
+//! reuse) over one data region, as in sDDF.
+//!
+//! The sender starts out owning every buffer (memory starts zeroed: both
+//! queues empty), hands them out in index order, then reuses what comes
+//! back on the free queue. Both queues have at least as many slots as there
+//! are buffers, so an honest peer never finds one full; a full queue
+//! therefore proves the peer returned or sent a buffer twice
+//! ([`PeerError::QueueOverflow`]).
+//!
+//! For RX, the driver is the sender and the client the receiver; for TX,
+//! the other way round.
+
+use crate::error::{AttachError, LayoutError, PeerError, PushError};
+use crate::queue::{Consumer, Idle, Notify, Producer, Queue};
+use crate::region::{Buf, DataRegion};
+
+fn check_capacity(q: &Queue<'_>, region: &DataRegion<'_>) -> Result<(), LayoutError> {
+    if q.capacity() < region.buffers() {
+        return Err(LayoutError::QueueSmallerThanBuffers {
+            capacity: q.capacity(),
+            buffers: region.buffers(),
+        });
+    }
+    Ok(())
+}
+
+fn overflow(e: PushError) -> PeerError {
+    match e {
+        PushError::Full => PeerError::QueueOverflow,
+        PushError::Peer(e) => e,
+    }
+}
+
+/// The filling side: takes empty buffers, fills them, sends them.
+pub struct Sender<'a> {
+    active: Producer<'a>,
+    free: Consumer<'a>,
+    region: DataRegion<'a>,
+    /// Buffers never handed out yet: `fresh..buffers` are still ours.
+    fresh: u32,
+}
+
+impl<'a> Sender<'a> {
+    /// The sender over freshly zeroed queues and region.
+    pub fn new(
+        active: Queue<'a>,
+        free: Queue<'a>,
+        region: DataRegion<'a>,
+    ) -> Result<Self, AttachError> {
+        check_capacity(&active, &region)?;
+        check_capacity(&free, &region)?;
+        Ok(Self {
+            active: Producer::new(active)?,
+            free: Consumer::new(free)?,
+            region,
+            fresh: 0,
+        })
+    }
+
+    /// The data region.
+    pub fn region(&self) -> &DataRegion<'a> {
+        &self.region
+    }
+
+    /// An empty buffer to fill, if one is available: first the never-used
+    /// ones, then those the receiver gave back (checked).
+    pub fn alloc(&mut self) -> Result<Option<Buf>, PeerError> {
+        if let Some(buf) = self.region.buffer(self.fresh) {
+            self.fresh += 1;
+            return Ok(Some(buf));
+        }
+        match self.free.pop()? {
+            Some(d) => self.region.check_returned(d).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Copies as much of `src` as fits into `buf` after its bytes in use.
+    pub fn append(&self, buf: &mut Buf, src: &[u8]) -> usize {
+        self.region.append(buf, src)
+    }
+
+    /// Queues `buf` for the receiver; visible at the next
+    /// [`publish`](Self::publish).
+    pub fn send(&mut self, buf: Buf) -> Result<(), PeerError> {
+        self.active.push(buf.descriptor()).map_err(overflow)
+    }
+
+    /// Publishes sent buffers and releases the free-queue slots consumed.
+    /// Signal the receiver on [`Notify::Yes`].
+    pub fn publish(&mut self) -> Notify {
+        self.free.release();
+        self.active.publish()
+    }
+
+    /// Out of buffers and about to sleep: asks the receiver to signal when it
+    /// gives buffers back. Wait only on [`Idle::Sleep`].
+    pub fn request_signal(&mut self) -> Result<Idle, PeerError> {
+        if self.fresh < self.region.buffers() {
+            return Ok(Idle::MoreWork);
+        }
+        self.free.request_signal()
+    }
+}
+
+/// The draining side: receives filled buffers, reads them, gives them back.
+pub struct Receiver<'a> {
+    active: Consumer<'a>,
+    free: Producer<'a>,
+    region: DataRegion<'a>,
+}
+
+impl<'a> Receiver<'a> {
+    /// The receiver over freshly zeroed queues and region.
+    pub fn new(
+        active: Queue<'a>,
+        free: Queue<'a>,
+        region: DataRegion<'a>,
+    ) -> Result<Self, AttachError> {
+        check_capacity(&active, &region)?;
+        check_capacity(&free, &region)?;
+        Ok(Self {
+            active: Consumer::new(active)?,
+            free: Producer::new(free)?,
+            region,
+        })
+    }
+
+    /// The data region.
+    pub fn region(&self) -> &DataRegion<'a> {
+        &self.region
+    }
+
+    /// The next filled buffer, checked.
+    pub fn recv(&mut self) -> Result<Option<Buf>, PeerError> {
+        match self.active.pop()? {
+            Some(d) => self.region.check(d).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Copies bytes of `buf` from `at` into `dst`.
+    pub fn read(&self, buf: &Buf, at: u32, dst: &mut [u8]) -> usize {
+        self.region.read(buf, at, dst)
+    }
+
+    /// Gives `buf` back to the sender; visible at the next
+    /// [`publish`](Self::publish).
+    pub fn give_back(&mut self, mut buf: Buf) -> Result<(), PeerError> {
+        buf.set_len(0);
+        self.free.push(buf.descriptor()).map_err(overflow)
+    }
+
+    /// Releases the active-queue slots consumed and publishes the buffers
+    /// given back. Signal the sender on [`Notify::Yes`].
+    pub fn publish(&mut self) -> Notify {
+        self.active.release();
+        self.free.publish()
+    }
+
+    /// Nothing to receive and about to sleep: asks the sender to signal when
+    /// it sends. Wait only on [`Idle::Sleep`].
+    pub fn request_signal(&mut self) -> Result<Idle, PeerError> {
+        self.active.request_signal()
+    }
+}
