@@ -1,1 +1,50 @@
 //! Shared helpers of the host and system tests.
+
+use anyhow::Result;
+use paddock::image::{self, Image};
+use paddock::qemu::{self, BatchOptions, Outcome};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// Image builds share cargo target folders; one at a time keeps cargo's
+/// own lock waits out of the boot timings.
+static BUILD_LOCK: Mutex<()> = Mutex::new(());
+
+/// Builds `images/<name>.toml`.
+pub fn build_image(name: &str) -> Result<Image> {
+    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let ws = workspace();
+    image::build(&ws, &ws.join("images").join(format!("{name}.toml")))
+}
+
+/// Builds and boots `images/<name>.toml` without a terminal, returning the
+/// verdict and the whole console log.
+pub fn boot(name: &str, timeout: Duration) -> Result<Outcome> {
+    let image = build_image(name)?;
+    qemu::run_batch(
+        &image,
+        BatchOptions {
+            timeout,
+            echo: false,
+            ..BatchOptions::default()
+        },
+    )
+}
+
+/// The value after `key` on the first console line containing it, e.g.
+/// `field(log, "IO page-table levels")` on `... IO page-table levels 3`.
+pub fn field<'a>(log: &'a str, key: &str) -> Option<&'a str> {
+    log.lines().find_map(|l| {
+        let rest = &l[l.find(key)? + key.len()..];
+        rest.split_whitespace().next()
+    })
+}
