@@ -41,8 +41,8 @@
 //! Producer, after filling slots ([`Producer::publish`]):
 //! 1. store `tail` (P-REL-TAIL);
 //! 2. full fence (**P-FENCE**, `SeqCst`);
-//! 3. load `signal_requested`; if set, clear it (swap to 0) and return
-//!    [`Notify::Yes`].
+//! 3. load `signal_requested`; if set, clear it (compare-exchange to 0)
+//!    and return [`Notify::Yes`].
 //!
 //! Why no wake-up is lost: C-FENCE and P-FENCE are ordered one way or the
 //! other in the single total order of `SeqCst` fences. If C-FENCE comes
@@ -295,9 +295,18 @@ impl<'a> Producer<'a> {
         // Relaxed: the fences order these against the consumer's flag
         // store and tail re-check; nothing is read through the flag. The
         // plain load keeps the common case (no request) free of a locked
-        // instruction; the swap clears the request so a sleeping consumer
-        // gets one signal, not one per publish.
-        if flag.load(Ordering::Relaxed) != 0 && flag.swap(0, Ordering::Relaxed) != 0 {
+        // instruction. Clearing the request makes a sleeping consumer get
+        // one signal, not one per publish. A compare-exchange from the value
+        // seen, rather than a swap: it fails only if the consumer cancelled
+        // meanwhile (it found work, so needs no signal), and loom models it
+        // faithfully where it mis-models a swap racing a plain store
+        // (tokio-rs/loom#254).
+        let requested = flag.load(Ordering::Relaxed);
+        if requested != 0
+            && flag
+                .compare_exchange(requested, 0, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
             Notify::Yes
         } else {
             Notify::No
@@ -404,13 +413,19 @@ impl<'a> Consumer<'a> {
     /// signal, and re-checks the queue (see the module documentation).
     /// Wait on the notification only on [`Idle::Sleep`].
     pub fn request_signal(&mut self) -> Result<Idle, PeerError> {
+        self.request_signal_with(true)
+    }
+
+    fn request_signal_with(&mut self, full_fence: bool) -> Result<Idle, PeerError> {
         self.release();
         let flag = &self.q.header.signal_requested;
         // Relaxed: ordered before the re-check by C-FENCE.
         flag.store(1, Ordering::Relaxed);
-        // C-FENCE: orders the flag store before the tail re-check; pairs
-        // with P-FENCE in `Producer::publish`.
-        fence(Ordering::SeqCst);
+        if full_fence {
+            // C-FENCE: orders the flag store before the tail re-check; pairs
+            // with P-FENCE in `Producer::publish`.
+            fence(Ordering::SeqCst);
+        }
         self.refresh_tail()?;
         if self.head != self.tail {
             // Work arrived: withdraw the request so a busy consumer does not
@@ -424,8 +439,16 @@ impl<'a> Consumer<'a> {
     }
 
     /// A deliberately broken [`request_signal`](Self::request_signal)
-    /// without fence and re-check, so the loom test can show that the model
-    /// finds the lost wake-up this allows. Never use it.
+    /// without C-FENCE, so the loom test can show that the model finds the
+    /// lost wake-up (store buffering) this allows. Never use it.
+    #[cfg(feature = "loom")]
+    #[doc(hidden)]
+    pub fn request_signal_without_fence(&mut self) -> Result<Idle, PeerError> {
+        self.request_signal_with(false)
+    }
+
+    /// Like [`request_signal_without_fence`](Self::request_signal_without_fence),
+    /// but without the re-check as well. Never use it.
     #[cfg(feature = "loom")]
     #[doc(hidden)]
     pub fn request_signal_without_recheck(&mut self) {

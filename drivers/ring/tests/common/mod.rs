@@ -24,10 +24,7 @@ impl Mem {
 }
 
 /// The queues and region of one channel, over `mem`.
-pub fn channel(
-    mem: &mut Mem,
-    l: ChannelLayout,
-) -> (Queue<'_>, Queue<'_>, DataRegion<'_>) {
+pub fn channel(mem: &mut Mem, l: ChannelLayout) -> (Queue<'_>, Queue<'_>, DataRegion<'_>) {
     let bytes = mem.bytes();
     let (active, rest) = bytes.split_at_mut(l.free_offset());
     let (free, data) = rest.split_at_mut(l.data_offset() - l.free_offset());
