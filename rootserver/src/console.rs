@@ -58,6 +58,9 @@ pub fn print_fmt(args: fmt::Arguments) {
 
 #[macro_export]
 macro_rules! println {
+    () => {
+        $crate::console::print_str("\n")
+    };
     ($($arg:tt)*) => {{
         $crate::console::print_fmt(format_args!($($arg)*));
         $crate::console::print_str("\n");

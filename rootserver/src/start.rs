@@ -32,7 +32,7 @@ extern "C" fn rust_entry(bootinfo: *const u8) -> ! {
     // SAFETY: the kernel passes the address of the bootinfo page, which stays
     // mapped for the root task's lifetime.
     let bootinfo = unsafe { BootInfo::new(bootinfo) };
-    crate::main(bootinfo)
+    crate::boot::main(bootinfo)
 }
 
 #[panic_handler]
@@ -49,7 +49,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     }
     console::print_str(FAILURE_SENTINEL);
     console::print_str("\n");
-    crate::park()
+    crate::boot::park()
 }
 
 /// The prebuilt libcore refers to this symbol even with `panic = "abort"`.

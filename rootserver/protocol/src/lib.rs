@@ -6,6 +6,11 @@
 //! a test.
 #![no_std]
 
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod blob;
+
 /// Printed once the system is built and every component has been started.
 /// A non-interactive run ends with exit status 0 when it sees this line.
 pub const SUCCESS_SENTINEL: &str = "paddock: system ready";

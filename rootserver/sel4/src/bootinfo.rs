@@ -79,9 +79,13 @@ impl BootInfo {
         self.region(layout::USER_IMAGE_FRAMES)
     }
 
-    /// Levels of VT-d IO page tables (0 without an IOMMU).
-    pub fn num_io_pt_levels(&self) -> Word {
-        self.word(layout::NUM_IOPT_LEVELS)
+    /// Levels of VT-d IO page tables; `None` without an IOMMU (the x86
+    /// kernel then stores -1, the generic boot code 0).
+    pub fn num_io_pt_levels(&self) -> Option<Word> {
+        match self.word(layout::NUM_IOPT_LEVELS) {
+            0 | Word::MAX => None,
+            levels => Some(levels),
+        }
     }
 
     /// Size of the root CNode, in bits of slots.
@@ -98,7 +102,8 @@ impl BootInfo {
     /// corrupt count cannot walk off the page).
     pub fn untyped_count(&self) -> usize {
         let r = self.untyped();
-        (r.end.saturating_sub(r.start) as usize).min(crate::sys::config::MAX_NUM_BOOTINFO_UNTYPED_CAPS)
+        (r.end.saturating_sub(r.start) as usize)
+            .min(crate::sys::config::MAX_NUM_BOOTINFO_UNTYPED_CAPS)
     }
 
     /// The `i`th untyped region, `None` past the end.

@@ -24,7 +24,13 @@ pub fn copy(dest: Slot, src: Slot, rights: CapRights) -> Result<()> {
     invoke(
         dest.root,
         label::CNodeCopy,
-        &[dest.index, dest.depth.into(), src.index, src.depth.into(), rights.0],
+        &[
+            dest.index,
+            dest.depth.into(),
+            src.index,
+            src.depth.into(),
+            rights.0,
+        ],
         &[src.root],
     )
     .map(drop)
@@ -62,10 +68,22 @@ pub fn move_(dest: Slot, src: Slot) -> Result<()> {
 
 /// `seL4_CNode_Delete`.
 pub fn delete(slot: Slot) -> Result<()> {
-    invoke(slot.root, label::CNodeDelete, &[slot.index, slot.depth.into()], &[]).map(drop)
+    invoke(
+        slot.root,
+        label::CNodeDelete,
+        &[slot.index, slot.depth.into()],
+        &[],
+    )
+    .map(drop)
 }
 
 /// `seL4_CNode_Revoke`: deletes every cap derived from the one in `slot`.
 pub fn revoke(slot: Slot) -> Result<()> {
-    invoke(slot.root, label::CNodeRevoke, &[slot.index, slot.depth.into()], &[]).map(drop)
+    invoke(
+        slot.root,
+        label::CNodeRevoke,
+        &[slot.index, slot.depth.into()],
+        &[],
+    )
+    .map(drop)
 }

@@ -27,7 +27,13 @@ pub fn out8(cap: CPtr, port: u16, value: u8) -> Result<()> {
 
 /// `seL4_X86_IOPort_Out16`.
 pub fn out16(cap: CPtr, port: u16, value: u16) -> Result<()> {
-    invoke(cap, label::X86IOPortOut16, &[port.into(), value.into()], &[]).map(drop)
+    invoke(
+        cap,
+        label::X86IOPortOut16,
+        &[port.into(), value.into()],
+        &[],
+    )
+    .map(drop)
 }
 
 /// `seL4_X86_IOPort_Out32`.

@@ -55,7 +55,10 @@ pub unsafe fn set_ipc_buffer(buffer: *mut Word) {
 }
 
 fn buffer_word(index: usize) -> *mut Word {
-    assert!(index < IPC_BUFFER_WORDS, "IPC buffer word {index} out of range");
+    assert!(
+        index < IPC_BUFFER_WORDS,
+        "IPC buffer word {index} out of range"
+    );
     let base = IPC_BUFFER.load(Ordering::Relaxed);
     assert!(!base.is_null(), "IPC buffer used before set_ipc_buffer");
     // SAFETY: index is within the buffer's IPC_BUFFER_WORDS words, which

@@ -65,7 +65,15 @@ pub fn get_msi(
     invoke(
         control,
         label::X86IRQIssueIRQHandlerMSI,
-        &[dest.index, dest.depth.into(), bus, dev, func, handle, vector],
+        &[
+            dest.index,
+            dest.depth.into(),
+            bus,
+            dev,
+            func,
+            handle,
+            vector,
+        ],
         &[dest.root],
     )
     .map(drop)

@@ -108,11 +108,22 @@ pub(crate) mod debug_raw {
     use super::*;
 
     pub fn put_char(c: u8) {
-        raw(number::DebugPutChar, c.into(), MessageInfo::default(), [0; 4]);
+        raw(
+            number::DebugPutChar,
+            c.into(),
+            MessageInfo::default(),
+            [0; 4],
+        );
     }
 
     pub fn cap_identify(cap: CPtr) -> Word {
-        raw(number::DebugCapIdentify, cap, MessageInfo::default(), [0; 4]).badge
+        raw(
+            number::DebugCapIdentify,
+            cap,
+            MessageInfo::default(),
+            [0; 4],
+        )
+        .badge
     }
 
     pub fn halt() {

@@ -79,7 +79,13 @@ pub fn configure(
     invoke(
         tcb,
         label::TCBConfigure,
-        &[fault_ep, prio_props(mcp, priority), cspace_root_data, 0, buffer],
+        &[
+            fault_ep,
+            prio_props(mcp, priority),
+            cspace_root_data,
+            0,
+            buffer,
+        ],
         &[cspace_root, vspace_root, buffer_frame],
     )
     .map(drop)

@@ -45,11 +45,15 @@ pub fn build(workspace: &Path, description_path: &Path) -> Result<Image> {
     step.done(if kernel.rebuilt { "built" } else { "cached" });
 
     let step = Step::start(format!("rootserver ({config})"));
-    let rootserver = build_rootserver(workspace, config)?;
+    let library = build_rootserver_library(workspace, config)?;
     step.done("ok");
 
     let dir = workspace.join("target/images").join(&system.name);
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let blob = paddock_protocol::blob::pack(&[]).map_err(anyhow::Error::msg)?;
+    let step = Step::start("link".to_string());
+    link_rootserver(workspace, &library, &dir, &blob)?;
+    step.done("ok");
     let image = Image {
         name: system.name.clone(),
         kernel: dir.join("kernel32.elf"),
@@ -59,7 +63,6 @@ pub fn build(workspace: &Path, description_path: &Path) -> Result<Image> {
         machine_args: system.qemu_args(),
     };
     copy_if_changed(&kernel.elf32, &image.kernel)?;
-    copy_if_changed(&rootserver, &image.rootserver)?;
     let command = qemu::shell_command(&qemu::command_line(&image, qemu::Console::Interactive));
     write_if_changed(
         &dir.join("qemu-command"),
@@ -68,10 +71,10 @@ pub fn build(workspace: &Path, description_path: &Path) -> Result<Image> {
     Ok(image)
 }
 
-/// Compiles the root task against the bindings of `config`. Each kernel
-/// configuration has its own target folder: the bindings differ, and
+/// Compiles the root task library against the bindings of `config`. Each
+/// kernel configuration has its own target folder: the bindings differ, and
 /// sharing one folder would rebuild on every switch.
-fn build_rootserver(workspace: &Path, config: KernelConfig) -> Result<PathBuf> {
+fn build_rootserver_library(workspace: &Path, config: KernelConfig) -> Result<PathBuf> {
     let target_dir = workspace.join("target/sel4").join(config.name());
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(&cargo)
@@ -92,7 +95,49 @@ fn build_rootserver(workspace: &Path, config: KernelConfig) -> Result<PathBuf> {
     Ok(target_dir
         .join(COMPONENT_TARGET)
         .join("release")
-        .join("rootserver"))
+        .join("libpaddock_rootserver.a"))
+}
+
+/// Links the root task executable from its library and the image's boot
+/// blob. The blob becomes an object whose bytes sit between the symbols
+/// `_binary_blob_bin_start` and `_binary_blob_bin_end` (named after the
+/// file `blob.bin`, hence the fixed name and working folder).
+fn link_rootserver(workspace: &Path, library: &Path, dir: &Path, blob: &[u8]) -> Result<PathBuf> {
+    let blob_path = dir.join("blob.bin");
+    write_if_changed(&blob_path, blob)?;
+    run(Command::new("objcopy")
+        .current_dir(dir)
+        .args(["-I", "binary", "-O", "elf64-x86-64", "-B", "i386:x86-64"])
+        .args([
+            "--rename-section",
+            ".data=.rodata.paddock_blob,alloc,load,readonly,data,contents",
+        ])
+        .args(["blob.bin", "blob.o"]))?;
+    let output = dir.join("rootserver.elf");
+    let script = workspace.join("rootserver/link.ld");
+    run(Command::new("cc")
+        .args(["-nostdlib", "-nostartfiles", "-static", "-no-pie"])
+        .args(["-Wl,--gc-sections", "-Wl,--build-id=none"])
+        .arg(format!("-Wl,-T,{}", script.display()))
+        .arg("-o")
+        .arg(&output)
+        .arg(dir.join("blob.o"))
+        .arg(library))?;
+    Ok(output)
+}
+
+fn run(command: &mut Command) -> Result<()> {
+    let output = command
+        .output()
+        .with_context(|| format!("running {:?}", command.get_program()))?;
+    if !output.status.success() {
+        bail!(
+            "{:?} failed:\n{}",
+            command,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
 }
 
 fn copy_if_changed(from: &Path, to: &Path) -> Result<()> {

@@ -30,12 +30,18 @@ fn a_missing_image_file_is_named() {
 
 #[test]
 fn a_malformed_image_file_is_named_with_its_line() {
-    let path = scratch("broken.toml", "[system]\nname = \"broken\"\nkernel = debug\n");
+    let path = scratch(
+        "broken.toml",
+        "[system]\nname = \"broken\"\nkernel = debug\n",
+    );
     let out = paddock(&["build", path.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     let location = format!("{}:3:", path.display());
-    assert!(stderr.contains(&location), "expected {location} in:\n{stderr}");
+    assert!(
+        stderr.contains(&location),
+        "expected {location} in:\n{stderr}"
+    );
 }
 
 #[test]
@@ -47,6 +53,9 @@ fn an_unknown_field_is_answered_with_a_suggestion() {
     let out = paddock(&["build", path.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains(&format!("{}:4:1", path.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:4:1", path.display())),
+        "{stderr}"
+    );
     assert!(stderr.contains("iommu"), "{stderr}");
 }

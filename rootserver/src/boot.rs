@@ -1,0 +1,104 @@
+//! The boot sequence of the root task.
+
+use crate::console;
+use paddock_protocol::{BOOTINFO_PREFIX, SUCCESS_SENTINEL};
+use sel4::bootinfo::{init_cap, BootInfo};
+
+/// Entered from `start` on the root task's own stack.
+pub fn main(bootinfo: BootInfo) -> ! {
+    // SAFETY: the kernel maps the root task's IPC buffer at the address the
+    // bootinfo gives, for the task's lifetime; only this thread uses it.
+    unsafe { sel4::ipc::set_ipc_buffer(bootinfo.ipc_buffer()) };
+    // Start on a line of our own: firmware may have left the cursor mid-line.
+    println!();
+    print_summary(&bootinfo);
+    let blob = match paddock_protocol::blob::Blob::parse(boot_blob()) {
+        Ok(blob) => blob,
+        Err(e) => fail(format_args!("{e}")),
+    };
+    println!(
+        "paddock: boot blob: {} files, spec {}",
+        blob.files().count(),
+        if blob.spec().is_some() {
+            "present"
+        } else {
+            "absent"
+        }
+    );
+    println!("{SUCCESS_SENTINEL}");
+    park()
+}
+
+/// The facts a user checks first: what memory and slots the kernel handed
+/// over, and whether an IOMMU is on.
+fn print_summary(bi: &BootInfo) {
+    let (mut ram, mut device, mut ram_count) = (0u64, 0u64, 0usize);
+    for ut in bi.untypeds() {
+        if ut.is_device {
+            device += ut.size();
+        } else {
+            ram += ut.size();
+            ram_count += 1;
+        }
+    }
+    let empty = bi.empty();
+    println!(
+        "{BOOTINFO_PREFIX} kernel config {}, console {}",
+        sel4::sys::config::NAME,
+        console::backend_name()
+    );
+    println!(
+        "{BOOTINFO_PREFIX} {} untypeds ({} RAM, {} device)",
+        bi.untyped_count(),
+        ram_count,
+        bi.untyped_count() - ram_count
+    );
+    println!(
+        "{BOOTINFO_PREFIX} RAM {} bytes ({} MiB), device memory {} bytes ({} GiB)",
+        ram,
+        ram >> 20,
+        device,
+        device >> 30
+    );
+    println!(
+        "{BOOTINFO_PREFIX} empty slots [{}, {}) of {}",
+        empty.start,
+        empty.end,
+        1u64 << bi.init_thread_cnode_size_bits()
+    );
+    match bi.num_io_pt_levels() {
+        Some(levels) => println!("{BOOTINFO_PREFIX} IO page-table levels {levels} (VT-d on)"),
+        None => println!("{BOOTINFO_PREFIX} IO page-table levels 0 (no IOMMU)"),
+    }
+    println!("{BOOTINFO_PREFIX} TSC {} MHz", bi.tsc_mhz());
+}
+
+/// Reports why the root task cannot go on, prints the failure sentinel and
+/// stops.
+pub fn fail(reason: core::fmt::Arguments) -> ! {
+    println!("rootserver: {reason}");
+    println!("{}", paddock_protocol::FAILURE_SENTINEL);
+    park()
+}
+
+/// Stops this thread for good; the kernel idles or runs the components.
+pub fn park() -> ! {
+    loop {
+        let _ = sel4::tcb::suspend(init_cap::InitThreadTCB);
+    }
+}
+
+/// The boot blob `paddock build` links in (see `paddock_protocol::blob`).
+fn boot_blob() -> &'static [u8] {
+    extern "C" {
+        static _binary_blob_bin_start: u8;
+        static _binary_blob_bin_end: u8;
+    }
+    // SAFETY: the linker defines both symbols around the blob's bytes in
+    // the read-only image, which is never written and lives forever.
+    unsafe {
+        let start = core::ptr::addr_of!(_binary_blob_bin_start);
+        let end = core::ptr::addr_of!(_binary_blob_bin_end);
+        core::slice::from_raw_parts(start, end as usize - start as usize)
+    }
+}

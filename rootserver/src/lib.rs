@@ -1,0 +1,19 @@
+//! paddock's root task.
+//!
+//! The kernel starts it with the bootinfo address in RDI and no stack
+//! (`start`); it reports what the kernel handed over, then builds the
+//! planned system (`boot`).
+//!
+//! Host-side unit tests build this crate with `std`; the freestanding
+//! entry, stack, panic handler and boot sequence exist only in the real
+//! root task.
+#![cfg_attr(not(test), no_std)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+#[macro_use]
+mod console;
+#[cfg(not(test))]
+mod boot;
+mod elf;
+#[cfg(not(test))]
+mod start;
