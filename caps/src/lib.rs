@@ -8,6 +8,8 @@
 
 pub mod description;
 pub mod diagnostics;
+pub mod encode;
+pub mod plan;
 pub mod validate;
 
 pub use description::{Component, Description, Source, System};

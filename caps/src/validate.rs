@@ -378,6 +378,18 @@ impl Validator<'_> {
     fn irqs(&mut self) {
         let mut pins: BTreeMap<i64, (Span, &str)> = BTreeMap::new();
         let mut vectors: BTreeMap<i64, (Span, &str)> = BTreeMap::new();
+        let all: Vec<&Irq> = self.d.components.iter().flat_map(|c| &c.irqs).collect();
+        if let Some(extra) = all.get(MAX_IRQ_VECTOR as usize + 1) {
+            self.push(
+                Error::new(format!(
+                    "the system declares {} IRQs but the kernel has {} vectors",
+                    all.len(),
+                    MAX_IRQ_VECTOR + 1
+                ))
+                .at(extra.name.span(), "one IRQ too many")
+                .also(all[0].name.span(), "first IRQ"),
+            );
+        }
         for c in &self.d.components {
             for irq in &c.irqs {
                 let at = irq.name.span();
