@@ -82,6 +82,34 @@ impl CCompiler {
         })
     }
 
+    /// The names of every macro defined after preprocessing `source`.
+    pub fn defined_macros(
+        &self,
+        work: &Path,
+        name: &str,
+        source: &str,
+        includes: &[PathBuf],
+    ) -> Result<BTreeSet<String>> {
+        let input = write_input(work, name, source)?;
+        let output = work.join(format!("{name}.macros"));
+        self.run(
+            work,
+            name,
+            &input,
+            includes,
+            &["-E", "-dM", "-x", "c"],
+            &output,
+        )?;
+        let text =
+            fs::read_to_string(&output).with_context(|| format!("reading {}", output.display()))?;
+        Ok(text
+            .lines()
+            .filter_map(|l| l.strip_prefix("#define "))
+            .filter_map(|l| l.split([' ', '(']).next())
+            .map(str::to_string)
+            .collect())
+    }
+
     /// Values of integer constant expressions, evaluated after `prelude`
     /// (which includes the headers that define them).
     pub fn evaluate(
@@ -208,6 +236,16 @@ fn tokens(text: &str) -> Vec<&str> {
         let c = bytes[i];
         if c.is_ascii_whitespace() {
             i += 1;
+        } else if text[i..].starts_with("/*") {
+            // Comments survive in some preprocessed output (`-C`), and an
+            // apostrophe in one must not start a character literal.
+            i = text[i + 2..]
+                .find("*/")
+                .map_or(bytes.len(), |end| i + 2 + end + 2);
+        } else if text[i..].starts_with("//") || (c == b'#' && at_line_start(bytes, i)) {
+            // Line comments, and the line markers (`# 35 "file.h"`) that
+            // preprocessing leaves wherever it dropped lines.
+            i = text[i..].find('\n').map_or(bytes.len(), |end| i + end);
         } else if c.is_ascii_alphanumeric() || c == b'_' {
             let start = i;
             while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
@@ -230,6 +268,15 @@ fn tokens(text: &str) -> Vec<&str> {
         }
     }
     out
+}
+
+/// Whether only blanks precede position `i` on its line.
+fn at_line_start(bytes: &[u8], i: usize) -> bool {
+    bytes[..i]
+        .iter()
+        .rev()
+        .take_while(|b| **b != b'\n')
+        .all(|b| *b == b' ' || *b == b'\t')
 }
 
 /// Index of the bracket matching the one at `open` (`{`, `(` or `[`).
@@ -327,6 +374,20 @@ pub fn enum_members(text: &str, member: &str) -> Result<Vec<String>> {
     bail!("no enum declares `{member}`")
 }
 
+/// The enumerators, in order, of `enum <tag> { .. }` (in preprocessed C).
+pub fn enum_by_tag(text: &str, tag: &str) -> Result<Vec<String>> {
+    let toks = tokens(text);
+    let open = (2..toks.len())
+        .find(|&i| toks[i] == "{" && toks[i - 1] == tag && toks[i - 2] == "enum")
+        .with_context(|| format!("no `enum {tag}` found"))?;
+    let close = matching_forward(&toks, open).context("unterminated enum")?;
+    Ok(split_top(&toks[open + 1..close], ",")
+        .into_iter()
+        .map(|entry| entry[0].to_string())
+        .filter(|name| !name.starts_with("_enum_pad_"))
+        .collect())
+}
+
 /// The field names, in order, of the struct (in preprocessed C) named
 /// `name`: either `struct name { .. }` or `typedef struct { .. } name;`
 /// (attributes such as `packed` between `}` and the name are allowed).
@@ -401,8 +462,11 @@ mod tests {
     use super::*;
 
     const C: &str = r#"
-        typedef unsigned long seL4_Word;
-        typedef enum api_object { seL4_A, seL4_B = 4, seL4_C, seL4_Count } t;
+        /* The kernel's preprocessed output keeps comments: don't trip. */
+        typedef unsigned long seL4_Word; // it's a word
+        typedef enum api_object { seL4_A, seL4_B = 4,
+# 12 "objecttype.h"
+          seL4_C, seL4_Count } t;
         enum { seL4_X_IP, seL4_X_Len, _enum_pad_seL4_X = (1ULL << ((sizeof(long)*8) - 1)) - 1, } m;
         static int f(void) { return seL4_A + (seL4_B, 1); }
         typedef struct { seL4_Word start; seL4_Word end; } __attribute__((packed)) Region;
@@ -421,6 +485,11 @@ mod tests {
             ["seL4_X_IP", "seL4_X_Len"]
         );
         assert!(enum_members(C, "seL4_Missing").is_err());
+        assert_eq!(
+            enum_by_tag(C, "api_object").unwrap(),
+            ["seL4_A", "seL4_B", "seL4_C", "seL4_Count"]
+        );
+        assert!(enum_by_tag(C, "Region").is_err());
     }
 
     #[test]
