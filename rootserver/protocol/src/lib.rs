@@ -10,6 +10,7 @@
 extern crate std;
 
 pub mod blob;
+pub mod component;
 
 /// Printed once the system is built and every component has been started.
 /// A non-interactive run ends with exit status 0 when it sees this line.

@@ -1,0 +1,112 @@
+//! The component runtime: what every paddock component program links.
+//!
+//! * Entry: the root task starts a component with its stack, info page and
+//!   IPC buffer in registers (see `paddock_protocol::component`); the
+//!   [`entry!`] macro names the function that receives a [`Component`].
+//! * Caps by name: [`Component::slot`], [`Component::region`] and
+//!   [`Component::badge_bit`] read the plan's symbols from the info page.
+//! * Events: [`Component::wait`] blocks on the component's notification and
+//!   returns the badge bits that fired; callers dispatch on them.
+//! * Logging: [`log!`] prints a line tagged with the component's name
+//!   through the kernel's debug console (debug kernels only).
+//! * A panic prints its message and location, then faults on purpose, so
+//!   the root task sees a fault and applies the component's restart policy.
+#![cfg_attr(not(test), no_std)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod log;
+mod start;
+
+use paddock_protocol::component::{Info, InfoError, SymbolKind};
+use sel4::CPtr;
+
+pub use paddock_protocol::component::INFO_VADDR;
+pub use sel4;
+
+/// A name the plan did not give this component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Missing<'n> {
+    pub kind: SymbolKind,
+    pub name: &'n str,
+}
+
+impl core::fmt::Display for Missing<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "the plan gives this component no {:?} `{}`", self.kind, self.name)
+    }
+}
+
+/// A mapped region of the component's address space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    pub vaddr: u64,
+    pub size: u64,
+}
+
+/// The running component: its name, generation and named caps.
+#[derive(Clone, Copy)]
+pub struct Component {
+    info: Info<'static>,
+}
+
+/// The notification every component waits on (planned as `notification`).
+pub const NOTIFICATION: &str = "notification";
+
+impl Component {
+    /// # Safety
+    /// `page` must be the info page the root task mapped, which stays mapped
+    /// read-only and unchanged for the component's lifetime.
+    unsafe fn from_page(page: *const u8) -> Result<Component, InfoError> {
+        // SAFETY: the caller guarantees INFO_SIZE readable, immutable bytes.
+        let bytes = unsafe {
+            core::slice::from_raw_parts(page, paddock_protocol::component::INFO_SIZE)
+        };
+        Info::parse(bytes).map(|info| Component { info })
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.info.name()
+    }
+
+    /// How many times the root task has restarted this component.
+    pub fn generation(&self) -> u64 {
+        self.info.generation()
+    }
+
+    /// The CPtr of the cap the plan calls `name`.
+    pub fn slot<'n>(&self, name: &'n str) -> Result<CPtr, Missing<'n>> {
+        self.info
+            .find(SymbolKind::Slot, name)
+            .map(|s| s.value)
+            .ok_or(Missing { kind: SymbolKind::Slot, name })
+    }
+
+    /// The region the plan calls `name`.
+    pub fn region<'n>(&self, name: &'n str) -> Result<Region, Missing<'n>> {
+        self.info
+            .find(SymbolKind::Vaddr, name)
+            .map(|s| Region { vaddr: s.value, size: s.size })
+            .ok_or(Missing { kind: SymbolKind::Vaddr, name })
+    }
+
+    /// The notification badge bit of channel or IRQ `name`, as a mask.
+    pub fn badge_bit<'n>(&self, name: &'n str) -> Result<u64, Missing<'n>> {
+        self.info
+            .find(SymbolKind::BadgeBit, name)
+            .filter(|s| s.value < 64)
+            .map(|s| 1u64 << s.value)
+            .ok_or(Missing { kind: SymbolKind::BadgeBit, name })
+    }
+
+    /// All symbols, for diagnostics.
+    pub fn symbols(&self) -> impl Iterator<Item = paddock_protocol::component::Symbol<'static>> {
+        let info = self.info;
+        (0..).map_while(move |i| info.symbols().nth(i))
+    }
+
+    /// Blocks on the component's notification; returns the badge bits of
+    /// every signal and interrupt since the last wait.
+    pub fn wait(&self) -> Result<u64, Missing<'static>> {
+        Ok(sel4::syscall::wait(self.slot(NOTIFICATION)?))
+    }
+}
