@@ -6,10 +6,12 @@
 //! reads with `paddock-spec`) and [`audit::audit`] (the isolation rules),
 //! with [`report`] rendering the result as text, JSON or DOT.
 
+pub mod audit;
 pub mod description;
 pub mod diagnostics;
 pub mod encode;
 pub mod plan;
+pub mod report;
 pub mod validate;
 
 pub use description::{Component, Description, Source, System};

@@ -1,14 +1,58 @@
-//! `paddock audit`: placeholder until the capability plan lands.
+//! `paddock audit`: the capability plan of a system description, checked
+//! against the isolation rules and reported as text, JSON or DOT.
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+use paddock_caps::{audit, plan, report};
 use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum Format {
+    /// A readable report: caps per component, holders per resource, rules.
+    #[default]
+    Text,
+    /// The same as JSON (schema in docs/audit.md).
+    Json,
+    /// A Graphviz graph of components, devices, rings and channels.
+    Dot,
+}
 
 #[derive(Args, Debug)]
 pub struct AuditArgs {
     /// The system description to audit.
     pub image: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
-pub fn run(args: &AuditArgs) -> anyhow::Result<std::process::ExitCode> {
-    anyhow::bail!("audit of {} is not implemented yet", args.image.display())
+/// Exit status: 0 when every rule holds, 1 when a rule fails (each failure
+/// is also named on stderr), 2 when the description is invalid.
+pub fn run(args: &AuditArgs) -> anyhow::Result<ExitCode> {
+    let description = match paddock_caps::load(&args.image) {
+        Ok(d) => d,
+        Err(diagnostics) => {
+            eprint!("{diagnostics}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let plan = plan::plan(&description);
+    let result = audit::audit(&description, &plan);
+    match args.format {
+        Format::Text => print!("{}", report::text(&description, &plan, &result)),
+        Format::Json => print!("{}", report::json_text(&description, &plan, &result)),
+        Format::Dot => print!("{}", report::dot(&description, &plan)),
+    }
+    if result.passed() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (rule, v) in result.violations() {
+        eprintln!(
+            "error: isolation rule `{rule}` fails: {}: {}: {}",
+            v.component.as_deref().unwrap_or("-"),
+            v.item,
+            v.message
+        );
+    }
+    Ok(ExitCode::from(1))
 }

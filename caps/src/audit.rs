@@ -1,0 +1,421 @@
+//! The isolation rules, checked against a plan.
+//!
+//! The audit does not trust the planner: it re-derives from the description
+//! what each component may hold and compares every cap and mapping of the
+//! plan against it. Each rule counts what it checked and names every
+//! violation (rule, component, cap or mapping), so a failed audit says
+//! exactly what to look at.
+
+use crate::description::Description;
+use crate::plan::{CapKind, IrqSource, MapPurpose, ObjectKind, Owner, Plan};
+use serde::Serialize;
+
+/// One isolation rule and its outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleResult {
+    pub id: &'static str,
+    pub description: &'static str,
+    pub checked: usize,
+    pub violations: Vec<Violation>,
+}
+
+/// One broken rule: who, what, why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub component: Option<String>,
+    /// The cap (`slot N name`) or mapping (`vaddr name`) at fault.
+    pub item: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Audit {
+    pub rules: Vec<RuleResult>,
+}
+
+impl Audit {
+    pub fn passed(&self) -> bool {
+        self.rules.iter().all(|r| r.violations.is_empty())
+    }
+
+    pub fn violations(&self) -> impl Iterator<Item = (&'static str, &Violation)> {
+        self.rules
+            .iter()
+            .flat_map(|r| r.violations.iter().map(move |v| (r.id, v)))
+    }
+}
+
+pub const RULES: [(&str, &str); 7] = [
+    ("no-authority-caps", "no component holds Untyped, IRQControl, ASIDControl, the unnarrowed IOPort or an IOSpace cap"),
+    ("no-foreign-structures", "no component holds another component's TCB, CNode or VSpace, nor a frame cap"),
+    ("declared-devices", "every IOPort, IRQ handler and device-memory mapping was declared for its holder"),
+    ("declared-sharing", "each ring, shared-region and DMA frame is mapped only by its declared parties with the declared rights, and each signal cap follows a declared ring or channel"),
+    ("dma-confined", "DMA windows appear only in their own device's IOSpace, at their declared IOVA"),
+    ("w-xor-x", "no mapping is both writable and executable"),
+    ("exclusive-irqs", "each IOAPIC pin, MSI and vector is bound once"),
+];
+
+struct Checker<'a> {
+    d: &'a Description,
+    p: &'a Plan,
+    results: Vec<RuleResult>,
+}
+
+impl Checker<'_> {
+    fn rule(&mut self, i: usize) -> &mut RuleResult {
+        &mut self.results[i]
+    }
+
+    fn fail(&mut self, rule: usize, component: Option<usize>, item: String, message: String) {
+        let component = component.map(|c| self.p.components[c].name.clone());
+        self.results[rule].violations.push(Violation {
+            component,
+            item,
+            message,
+        });
+    }
+}
+
+/// Checks every rule over the plan of `d`.
+pub fn audit(d: &Description, p: &Plan) -> Audit {
+    let mut k = Checker {
+        d,
+        p,
+        results: RULES
+            .iter()
+            .map(|(id, description)| RuleResult {
+                id,
+                description,
+                checked: 0,
+                violations: vec![],
+            })
+            .collect(),
+    };
+    caps(&mut k);
+    mappings(&mut k);
+    io_mappings(&mut k);
+    irqs(&mut k);
+    Audit { rules: k.results }
+}
+
+fn cap_item(p: &Plan, i: usize) -> String {
+    let c = &p.caps[i];
+    format!("slot {} `{}` ({:?})", c.slot, c.name, c.kind)
+}
+
+fn caps(k: &mut Checker) {
+    let (d, p) = (k.d, k.p);
+    for (i, cap) in p.caps.iter().enumerate() {
+        let c = cap.component;
+        let desc = d.component(&p.components[c].name);
+        k.rule(0).checked += 1;
+        if matches!(
+            cap.kind,
+            CapKind::Untyped
+                | CapKind::IrqControl
+                | CapKind::AsidControl
+                | CapKind::IoPortControl
+                | CapKind::IoSpace
+        ) {
+            k.fail(
+                0,
+                Some(c),
+                cap_item(p, i),
+                format!("{:?} is an authority cap no component may hold", cap.kind),
+            );
+        }
+        k.rule(1).checked += 1;
+        match cap.kind {
+            CapKind::Tcb | CapKind::CNode | CapKind::VSpace => {
+                let owner = cap.object.and_then(|o| p.objects.get(o)).map(|o| o.owner);
+                if owner != Some(Owner::Component(c)) {
+                    k.fail(
+                        1,
+                        Some(c),
+                        cap_item(p, i),
+                        format!("{:?} of another component", cap.kind),
+                    );
+                }
+            }
+            CapKind::Frame => k.fail(
+                1,
+                Some(c),
+                cap_item(p, i),
+                "frame caps stay with the root task".into(),
+            ),
+            CapKind::Notification if cap.object != Some(p.components[c].notification) => {
+                k.fail(
+                    1,
+                    Some(c),
+                    cap_item(p, i),
+                    "receive right on another component's notification".into(),
+                );
+            }
+            _ => {}
+        }
+        match cap.kind {
+            CapKind::IoPort => {
+                k.rule(2).checked += 1;
+                let (f, l) = ((cap.badge >> 16) as i64, (cap.badge & 0xFFFF) as i64);
+                let declared = desc.is_some_and(|dc| {
+                    dc.io_ports
+                        .iter()
+                        .any(|r| *r.first.get_ref() == f && *r.last.get_ref() == l)
+                });
+                if !declared {
+                    k.fail(
+                        2,
+                        Some(c),
+                        cap_item(p, i),
+                        format!("IO ports {f:#x}..={l:#x} were not declared for this component"),
+                    );
+                }
+            }
+            CapKind::IrqHandler => {
+                k.rule(2).checked += 1;
+                let ok = cap.object.and_then(|q| p.irqs.get(q)).is_some_and(|q| {
+                    q.component == c
+                        && desc
+                            .is_some_and(|dc| dc.irqs.iter().any(|x| *x.name.get_ref() == q.name))
+                });
+                if !ok {
+                    k.fail(
+                        2,
+                        Some(c),
+                        cap_item(p, i),
+                        "IRQ handler of an IRQ not declared for this component".into(),
+                    );
+                }
+            }
+            CapKind::NotificationSend => {
+                k.rule(3).checked += 1;
+                let target = cap
+                    .object
+                    .and_then(|o| p.components.iter().position(|pc| pc.notification == o));
+                let me = p.components[c].name.as_str();
+                let ok = target.is_some_and(|t| {
+                    let peer = p.components[t].name.as_str();
+                    let joins = |a: &str, b: &str| (a == me && b == peer) || (a == peer && b == me);
+                    match cap.name.split_once('.') {
+                        Some(("ring", n)) => d.rings.iter().any(|r| {
+                            r.name.get_ref() == n
+                                && joins(r.producer.get_ref(), r.consumer.get_ref())
+                        }),
+                        Some(("channel", n)) => d.channels.iter().any(|ch| {
+                            let e = ch.ends.get_ref();
+                            ch.name.get_ref() == n
+                                && e.len() == 2
+                                && joins(e[0].get_ref(), e[1].get_ref())
+                        }),
+                        _ => false,
+                    }
+                });
+                if !ok {
+                    k.fail(
+                        3,
+                        Some(c),
+                        cap_item(p, i),
+                        "signal cap to a notification no declared ring or channel joins".into(),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn mappings(k: &mut Checker) {
+    let (d, p) = (k.d, k.p);
+    for m in &p.mappings {
+        let c = m.component;
+        let me = p.components[c].name.as_str();
+        let item = format!("mapping {:#x} `{}`", m.vaddr, m.name);
+        k.rule(5).checked += 1;
+        if m.rights.write && m.rights.execute {
+            k.fail(5, Some(c), item.clone(), "writable and executable".into());
+        }
+        let Some(obj) = p.objects.get(m.object) else {
+            k.fail(
+                3,
+                Some(c),
+                item,
+                "maps an object that does not exist".into(),
+            );
+            continue;
+        };
+        match (obj.kind, obj.owner) {
+            (ObjectKind::DeviceFrames, Owner::Pci(pi)) => {
+                k.rule(2).checked += 1;
+                let ok = p.pci.get(pi).is_some_and(|dev| {
+                    dev.owner == c && dev.bars.iter().any(|(b, _)| u32::from(*b) == obj.aux)
+                });
+                if !ok {
+                    k.fail(
+                        2,
+                        Some(c),
+                        item,
+                        format!(
+                            "device memory `{}` not declared for this component",
+                            obj.name
+                        ),
+                    );
+                }
+            }
+            (_, Owner::Ring(r)) => {
+                k.rule(3).checked += 1;
+                let ring = &d.rings[r];
+                let producer = ring.producer.get_ref() == me;
+                let consumer = ring.consumer.get_ref() == me;
+                let data = m.purpose == MapPurpose::RingData;
+                if !(producer || consumer) {
+                    k.fail(
+                        3,
+                        Some(c),
+                        item,
+                        format!("ring `{}` is not this component's", ring.name.get_ref()),
+                    );
+                } else if data && m.rights.write && !producer {
+                    k.fail(
+                        3,
+                        Some(c),
+                        item,
+                        format!(
+                            "only the producer may write the data of ring `{}`",
+                            ring.name.get_ref()
+                        ),
+                    );
+                }
+            }
+            (_, Owner::Shared(s)) => {
+                k.rule(3).checked += 1;
+                let region = &d.shared[s];
+                match region.maps.iter().find(|x| x.component.get_ref() == me) {
+                    None => k.fail(
+                        3,
+                        Some(c),
+                        item,
+                        format!(
+                            "shared region `{}` does not list this component",
+                            region.name.get_ref()
+                        ),
+                    ),
+                    Some(x) if m.rights.write && !x.rights.get_ref().write() => k.fail(
+                        3,
+                        Some(c),
+                        item,
+                        format!(
+                            "shared region `{}` is read-only for this component",
+                            region.name.get_ref()
+                        ),
+                    ),
+                    _ => {}
+                }
+            }
+            (ObjectKind::Frames, Owner::Pci(pi)) => {
+                k.rule(3).checked += 1;
+                let window = p.pci.get(pi).and_then(|dev| {
+                    let owner = &d.components[dev.owner];
+                    let pd = owner
+                        .pci_devices
+                        .iter()
+                        .find(|x| *x.name.get_ref() == dev.name)?;
+                    let w = pd
+                        .dma
+                        .iter()
+                        .find(|w| obj.name == format!("dma.{}.{}", dev.name, w.name.get_ref()))?;
+                    Some(match &w.mapped_by {
+                        None => owner.name() == me,
+                        Some(list) => list.iter().any(|x| x.get_ref() == me),
+                    })
+                });
+                if window != Some(true) {
+                    k.fail(
+                        3,
+                        Some(c),
+                        item,
+                        format!(
+                            "DMA buffer `{}` is not declared as mapped by this component",
+                            obj.name
+                        ),
+                    );
+                }
+            }
+            (_, Owner::Component(o)) if o != c => {
+                k.rule(1).checked += 1;
+                k.fail(
+                    1,
+                    Some(c),
+                    item,
+                    format!("maps `{}`, private to another component", obj.name),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+fn io_mappings(k: &mut Checker) {
+    let (d, p) = (k.d, k.p);
+    for m in &p.io_mappings {
+        k.rule(4).checked += 1;
+        let item = format!("IOVA {:#x} `{}`", m.iova, m.name);
+        let owner = p.pci.get(m.pci).map(|x| x.owner);
+        let obj = p.objects.get(m.object);
+        if obj.map(|o| o.owner) != Some(Owner::Pci(m.pci)) {
+            k.fail(
+                4,
+                owner,
+                item,
+                "frames of another device's DMA window (or not DMA frames)".into(),
+            );
+            continue;
+        }
+        let declared = p.pci.get(m.pci).and_then(|dev| {
+            let pd = d.components[dev.owner]
+                .pci_devices
+                .iter()
+                .find(|x| *x.name.get_ref() == dev.name)?;
+            Some(pd.dma.iter().any(|w| {
+                *w.iova.get_ref() == m.iova && *w.size.get_ref() == u64::from(m.pages) * 4096
+            }))
+        });
+        if declared != Some(true) {
+            k.fail(
+                4,
+                owner,
+                item,
+                "IOVA range is not a declared DMA window of this device".into(),
+            );
+        }
+    }
+}
+
+fn irqs(k: &mut Checker) {
+    let p = k.p;
+    let mut pins = std::collections::BTreeMap::new();
+    let mut vectors = std::collections::BTreeMap::new();
+    for (i, q) in p.irqs.iter().enumerate() {
+        k.rule(6).checked += 1;
+        let item = format!("IRQ `{}` vector {}", q.name, q.vector);
+        let key = match q.source {
+            IrqSource::IoApic { pin, .. } => (0, pin as usize, 0),
+            IrqSource::Msi { pci, handle } => (1, pci, handle),
+        };
+        if let Some(first) = pins.insert(key, i) {
+            k.fail(
+                6,
+                Some(q.component),
+                item.clone(),
+                format!("source already bound to `{}`", p.irqs[first].name),
+            );
+        }
+        if let Some(first) = vectors.insert(q.vector, i) {
+            k.fail(
+                6,
+                Some(q.component),
+                item,
+                format!("vector already bound to `{}`", p.irqs[first].name),
+            );
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! The audit: every example image passes every rule, each rule fails on a
+//! deliberately corrupted plan, and the reports render (DOT through the
+//! real `dot`).
+
+use paddock_caps::audit::{audit, Audit};
+use paddock_caps::plan::{plan, Cap, CapKind, CapRights, MapPurpose, Owner, Plan};
+use paddock_caps::{load, report, Description};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn images() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../images");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn image(name: &str) -> (Description, Plan) {
+    let d = load(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../images")
+            .join(name),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let p = plan(&d);
+    (d, p)
+}
+
+fn failed(a: &Audit) -> Vec<(&'static str, String)> {
+    a.violations().map(|(r, v)| (r, v.item.clone())).collect()
+}
+
+/// Asserts that exactly `rule` fails, and on `item`.
+fn assert_fails(d: &Description, p: &Plan, rule: &str, item: &str) {
+    let a = audit(d, p);
+    let f = failed(&a);
+    assert!(!a.passed(), "{rule} did not fail");
+    assert!(
+        f.iter().all(|(r, _)| *r == rule),
+        "other rules failed too: {f:?}"
+    );
+    assert!(
+        f.iter().any(|(_, i)| i.contains(item)),
+        "{rule} named {f:?}, not {item}"
+    );
+    let text = report::text(d, p, &a);
+    assert!(text.contains(&format!("FAIL {rule}")), "{text}");
+}
+
+#[test]
+fn every_image_passes_every_rule() {
+    for path in images() {
+        let d = load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let p = plan(&d);
+        let a = audit(&d, &p);
+        assert!(a.passed(), "{}: {:?}", path.display(), failed(&a));
+        let text = report::text(&d, &p, &a);
+        assert!(text.ends_with("audit passed\n"));
+    }
+}
+
+fn extra_cap(p: &mut Plan, component: usize, kind: CapKind, object: Option<usize>, badge: u64) {
+    p.caps.push(Cap {
+        component,
+        slot: 200,
+        kind,
+        object,
+        rights: CapRights::ALL,
+        badge,
+        name: "smuggled".into(),
+        grants: String::new(),
+    });
+}
+
+#[test]
+fn authority_caps_fail() {
+    for kind in [
+        CapKind::Untyped,
+        CapKind::IrqControl,
+        CapKind::AsidControl,
+        CapKind::IoPortControl,
+        CapKind::IoSpace,
+    ] {
+        let (d, mut p) = image("serial-keyboard.toml");
+        extra_cap(&mut p, 0, kind, None, 0);
+        assert_fails(&d, &p, "no-authority-caps", "smuggled");
+    }
+}
+
+#[test]
+fn another_components_structures_fail() {
+    let (d, p0) = image("serial-keyboard.toml");
+    for kind in [CapKind::Tcb, CapKind::CNode, CapKind::VSpace] {
+        let mut p = p0.clone();
+        let other = &p.components[1];
+        let obj = match kind {
+            CapKind::Tcb => other.tcb,
+            CapKind::CNode => other.cnode,
+            _ => other.vspace,
+        };
+        extra_cap(&mut p, 0, kind, Some(obj), 0);
+        assert_fails(&d, &p, "no-foreign-structures", "smuggled");
+    }
+    // Waiting on another component's notification.
+    let mut p = p0.clone();
+    let theirs = p.components[2].notification;
+    extra_cap(&mut p, 0, CapKind::Notification, Some(theirs), 0);
+    assert_fails(&d, &p, "no-foreign-structures", "smuggled");
+    // Mapping another component's stack.
+    let mut p = p0;
+    let mut m = p
+        .mappings
+        .iter()
+        .find(|m| m.component == 1 && m.purpose == MapPurpose::Stack)
+        .unwrap()
+        .clone();
+    m.component = 0;
+    m.name = "their-stack".into();
+    p.mappings.push(m);
+    assert_fails(&d, &p, "no-foreign-structures", "their-stack");
+}
+
+#[test]
+fn undeclared_device_resources_fail() {
+    let (d, p0) = image("serial-keyboard.toml");
+    // The keyboard's ports given to the serial driver.
+    let mut p = p0.clone();
+    extra_cap(&mut p, 0, CapKind::IoPort, None, 0x60 << 16 | 0x64);
+    assert_fails(&d, &p, "declared-devices", "smuggled");
+    // The keyboard's IRQ handler given to the serial driver.
+    let mut p = p0;
+    let kbd_irq = p.irqs.iter().position(|q| q.name == "kbd").unwrap();
+    extra_cap(&mut p, 0, CapKind::IrqHandler, Some(kbd_irq), 0);
+    assert_fails(&d, &p, "declared-devices", "smuggled");
+    // The edu BAR mapped into the client.
+    let (d, mut p) = image("edu-dma.toml");
+    let mut m = p
+        .mappings
+        .iter()
+        .find(|m| m.purpose == MapPurpose::DeviceBar)
+        .unwrap()
+        .clone();
+    m.component = 1;
+    m.name = "stolen-bar".into();
+    p.mappings.push(m);
+    assert_fails(&d, &p, "declared-devices", "stolen-bar");
+}
+
+#[test]
+fn undeclared_sharing_fails() {
+    let (d, p0) = image("serial-keyboard.toml");
+    // The keyboard maps the serial transmit data.
+    let mut p = p0.clone();
+    let mut m = p
+        .mappings
+        .iter()
+        .find(|m| m.name == "ring.serial-tx.data")
+        .unwrap()
+        .clone();
+    m.component = 1;
+    p.mappings.push(m);
+    assert_fails(&d, &p, "declared-sharing", "ring.serial-tx.data");
+    // The consumer writes the data region.
+    let mut p = p0.clone();
+    let m = p
+        .mappings
+        .iter_mut()
+        .find(|m| m.name == "ring.serial-tx.data" && m.component == 0)
+        .unwrap();
+    m.rights.write = true;
+    assert_fails(&d, &p, "declared-sharing", "ring.serial-tx.data");
+    // A read-only shared region mapped writable.
+    let mut p = p0.clone();
+    let m = p
+        .mappings
+        .iter_mut()
+        .find(|m| m.name == "shared.banner" && m.component == 0)
+        .unwrap();
+    m.rights.write = true;
+    assert_fails(&d, &p, "declared-sharing", "shared.banner");
+    // A signal cap to a component no ring or channel joins.
+    let mut p = p0;
+    let ntfn = p.components[1].notification;
+    extra_cap(&mut p, 0, CapKind::NotificationSend, Some(ntfn), 1);
+    assert_fails(&d, &p, "declared-sharing", "smuggled");
+    // The driver maps the client's DMA data buffer.
+    let (d, mut p) = image("edu-dma.toml");
+    let mut m = p
+        .mappings
+        .iter()
+        .find(|m| m.name == "dma.edu.data")
+        .unwrap()
+        .clone();
+    m.component = 0;
+    p.mappings.push(m);
+    assert_fails(&d, &p, "declared-sharing", "dma.edu.data");
+}
+
+#[test]
+fn dma_outside_its_window_fails() {
+    let (d, p0) = image("edu-dma.toml");
+    let mut p = p0.clone();
+    p.io_mappings[0].iova += 0x10_0000;
+    assert_fails(&d, &p, "dma-confined", "IOVA");
+    // A ring's frames mapped into the device's IOSpace.
+    let mut p = p0;
+    let ring = p
+        .objects
+        .iter()
+        .position(|o| matches!(o.owner, Owner::Ring(_)))
+        .unwrap();
+    p.io_mappings[0].object = ring;
+    assert_fails(&d, &p, "dma-confined", "IOVA");
+}
+
+#[test]
+fn writable_and_executable_mappings_fail() {
+    let (d, mut p) = image("serial-keyboard.toml");
+    let m = p
+        .mappings
+        .iter_mut()
+        .find(|m| m.purpose == MapPurpose::Heap)
+        .unwrap();
+    m.rights.execute = true;
+    assert_fails(&d, &p, "w-xor-x", "heap");
+}
+
+#[test]
+fn irqs_bound_twice_fail() {
+    let (d, mut p) = image("serial-keyboard.toml");
+    let mut q = p.irqs[0].clone();
+    q.name = "again".into();
+    p.irqs.push(q);
+    assert_fails(&d, &p, "exclusive-irqs", "again");
+}
+
+#[test]
+fn json_report_follows_the_schema() {
+    let (d, p) = image("edu-dma.toml");
+    let a = audit(&d, &p);
+    let v = report::json(&d, &p, &a);
+    assert_eq!(v["schema"], 1);
+    assert_eq!(v["passed"], true);
+    assert_eq!(v["system"]["iommu"], true);
+    assert_eq!(v["components"][0]["name"], "edu");
+    assert!(v["components"][0]["caps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["kind"] == "IrqHandler"));
+    assert_eq!(
+        v["rules"].as_array().unwrap().len(),
+        paddock_caps::audit::RULES.len()
+    );
+    assert!(v["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["resource"].as_str().unwrap().contains("1234:11e8")));
+}
+
+#[test]
+fn reports_are_deterministic() {
+    for path in images() {
+        let d = load(&path).unwrap();
+        let (p1, p2) = (plan(&d), plan(&d));
+        let (a1, a2) = (audit(&d, &p1), audit(&d, &p2));
+        assert_eq!(report::text(&d, &p1, &a1), report::text(&d, &p2, &a2));
+        assert_eq!(
+            report::json(&d, &p1, &a1).to_string(),
+            report::json(&d, &p2, &a2).to_string()
+        );
+        assert_eq!(report::dot(&d, &p1), report::dot(&d, &p2));
+    }
+}
+
+#[test]
+fn every_images_dot_renders() {
+    for path in images() {
+        let d = load(&path).unwrap();
+        let graph = report::dot(&d, &plan(&d));
+        let mut child = Command::new("dot")
+            .arg("-Tsvg")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("graphviz `dot` must be installed to check the DOT output");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(graph.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}\n{graph}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let svg = String::from_utf8_lossy(&out.stdout);
+        assert!(svg.contains("<svg"), "{}", path.display());
+    }
+}
