@@ -9,6 +9,7 @@
 use crate::description::Description;
 use crate::plan::{CapKind, IrqSource, MapPurpose, ObjectKind, Owner, Plan};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// One isolation rule and its outcome.
 #[derive(Clone, Debug, Serialize)]
@@ -59,6 +60,11 @@ struct Checker<'a> {
     d: &'a Description,
     p: &'a Plan,
     results: Vec<RuleResult>,
+    /// Lookups built once so the audit stays linear in the plan's size.
+    component: HashMap<&'a str, usize>,
+    by_notification: HashMap<usize, usize>,
+    rings: HashMap<&'a str, usize>,
+    channels: HashMap<&'a str, usize>,
 }
 
 impl Checker<'_> {
@@ -90,6 +96,30 @@ pub fn audit(d: &Description, p: &Plan) -> Audit {
                 violations: vec![],
             })
             .collect(),
+        component: d
+            .components
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name(), i))
+            .collect(),
+        by_notification: p
+            .components
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.notification, i))
+            .collect(),
+        rings: d
+            .rings
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.name.get_ref().as_str(), i))
+            .collect(),
+        channels: d
+            .channels
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.get_ref().as_str(), i))
+            .collect(),
     };
     caps(&mut k);
     mappings(&mut k);
@@ -107,7 +137,10 @@ fn caps(k: &mut Checker) {
     let (d, p) = (k.d, k.p);
     for (i, cap) in p.caps.iter().enumerate() {
         let c = cap.component;
-        let desc = d.component(&p.components[c].name);
+        let desc = k
+            .component
+            .get(p.components[c].name.as_str())
+            .map(|&i| &d.components[i]);
         k.rule(0).checked += 1;
         if matches!(
             cap.kind,
@@ -189,23 +222,19 @@ fn caps(k: &mut Checker) {
             }
             CapKind::NotificationSend => {
                 k.rule(3).checked += 1;
-                let target = cap
-                    .object
-                    .and_then(|o| p.components.iter().position(|pc| pc.notification == o));
+                let target = cap.object.and_then(|o| k.by_notification.get(&o).copied());
                 let me = p.components[c].name.as_str();
                 let ok = target.is_some_and(|t| {
                     let peer = p.components[t].name.as_str();
                     let joins = |a: &str, b: &str| (a == me && b == peer) || (a == peer && b == me);
                     match cap.name.split_once('.') {
-                        Some(("ring", n)) => d.rings.iter().any(|r| {
-                            r.name.get_ref() == n
-                                && joins(r.producer.get_ref(), r.consumer.get_ref())
+                        Some(("ring", n)) => k.rings.get(n).is_some_and(|&r| {
+                            let r = &d.rings[r];
+                            joins(r.producer.get_ref(), r.consumer.get_ref())
                         }),
-                        Some(("channel", n)) => d.channels.iter().any(|ch| {
-                            let e = ch.ends.get_ref();
-                            ch.name.get_ref() == n
-                                && e.len() == 2
-                                && joins(e[0].get_ref(), e[1].get_ref())
+                        Some(("channel", n)) => k.channels.get(n).is_some_and(|&ch| {
+                            let e = d.channels[ch].ends.get_ref();
+                            e.len() == 2 && joins(e[0].get_ref(), e[1].get_ref())
                         }),
                         _ => false,
                     }

@@ -40,7 +40,11 @@ pub const FIXED_SLOTS: u64 = 3;
 
 /// Every error in the description.
 pub fn validate(d: &Description) -> Vec<Error> {
-    let mut v = Validator { d, errors: vec![] };
+    let mut v = Validator {
+        d,
+        errors: vec![],
+        names: d.components.iter().map(|c| c.name()).collect(),
+    };
     v.system();
     v.names();
     v.components();
@@ -55,6 +59,8 @@ pub fn validate(d: &Description) -> Vec<Error> {
 struct Validator<'a> {
     d: &'a Description,
     errors: Vec<Error>,
+    /// Component names, looked up once per reference.
+    names: std::collections::HashSet<&'a str>,
 }
 
 fn s(x: &Spanned<String>) -> &str {
@@ -199,7 +205,7 @@ impl Validator<'_> {
     }
 
     fn component_ref(&mut self, what: &str, name: &Spanned<String>) -> bool {
-        if self.d.component(s(name)).is_some() {
+        if self.names.contains(s(name)) {
             return true;
         }
         let mut e = Error::new(format!("{what} names unknown component `{}`", s(name)))
@@ -771,9 +777,11 @@ impl Validator<'_> {
     /// they are counted once everything else is known to be consistent.
     fn badges_and_cnodes(&mut self) {
         let d = self.d;
+        let ends = connection_ends(d);
         for c in &d.components {
             let name = c.name();
-            let bits = badge_users(d, name);
+            let conns = ends.get(name).copied().unwrap_or(0);
+            let bits = c.irqs.len() + conns;
             if bits > BADGE_BITS as usize {
                 self.push(
                     Error::new(format!(
@@ -783,7 +791,7 @@ impl Validator<'_> {
                     .help("each IRQ, ring end and channel end takes one bit of the 64-bit badge (bit 63 is the rootserver's): split the component"),
                 );
             }
-            let slots = cap_count(d, name);
+            let slots = FIXED_SLOTS + (c.irqs.len() + c.io_ports.len() + conns) as u64;
             let b = *c.cnode_size_bits.get_ref();
             if (MIN_CNODE_BITS..=MAX_CNODE_BITS).contains(&b) && slots > 1u64 << b {
                 let need = 64 - (slots - 1).leading_zeros();
@@ -800,32 +808,19 @@ impl Validator<'_> {
     }
 }
 
-/// How many badge bits of its notification a component uses: one per IRQ,
-/// ring end and channel end.
-pub fn badge_users(d: &Description, name: &str) -> usize {
-    let c = d.component(name).map_or(0, |c| c.irqs.len());
-    let rings = d
-        .rings
-        .iter()
-        .filter(|r| s(&r.producer) == name || s(&r.consumer) == name)
-        .count();
-    let chans = d
-        .channels
-        .iter()
-        .filter(|ch| ch.ends.get_ref().iter().any(|e| s(e) == name))
-        .count();
-    c + rings + chans
-}
-
-/// How many CSpace slots a component needs: the fixed ones, one IRQ
-/// handler per IRQ, one IOPort cap per range, one notification send cap per
-/// ring end and channel end.
-pub fn cap_count(d: &Description, name: &str) -> u64 {
-    let own = d
-        .component(name)
-        .map_or(0, |c| c.irqs.len() + c.io_ports.len());
-    let peers = badge_users(d, name) - d.component(name).map_or(0, |c| c.irqs.len());
-    FIXED_SLOTS + (own + peers) as u64
+/// Ring ends and channel ends per component name.
+fn connection_ends(d: &Description) -> std::collections::HashMap<&str, usize> {
+    let mut n = std::collections::HashMap::new();
+    for r in &d.rings {
+        *n.entry(s(&r.producer)).or_insert(0) += 1;
+        *n.entry(s(&r.consumer)).or_insert(0) += 1;
+    }
+    for ch in &d.channels {
+        for e in ch.ends.get_ref() {
+            *n.entry(s(e)).or_insert(0) += 1;
+        }
+    }
+    n
 }
 
 /// `vendor:device`, four hex digits each.
