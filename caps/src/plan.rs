@@ -13,7 +13,7 @@
 //!   IRQ, one IOPort cap per range (minted, badge `first << 16 | last`), one
 //!   badged notification send cap per ring end and channel end.
 //! * Badge bits of a component's notification: IRQs first (declaration
-//!   order), then its rings, then its channels; bit 63 is the root task's.
+//!   order), then its rings, then its channels; bit 27 (the top bit of seL4 5.0's 28-bit badges) is the root task's.
 //! * Address space: the program's ELF below [`LAYOUT_BASE`] (512 GiB), so
 //!   the planned paging structures never share a PDPT with the ELF's. From
 //!   the base: IPC buffer, stack, heap, rings, shared regions, device BARs,
@@ -37,7 +37,7 @@ pub const IO_PT_LEVELS: u32 = 3;
 /// (`CONFIG_MAX_RMRR_ENTRIES` 32, plus domain 0, which is invalid).
 pub const FIRST_IO_DOMAIN: u16 = 33;
 /// The notification badge bit kept for the root task.
-pub const ROOT_BADGE_BIT: u32 = 63;
+pub const ROOT_BADGE_BIT: u32 = crate::validate::BADGE_BITS;
 /// Ring queue layout (from `paddock-ring`): a 128-byte header then 8-byte
 /// slots; each ring has a free and an active queue.
 pub const RING_QUEUE_HEADER: u64 = 128;

@@ -16,8 +16,9 @@ pub const MAX_IRQ_VECTOR: i64 = 107;
 /// One IOAPIC with 24 pins (`CONFIG_MAX_NUM_IOAPIC 1`).
 pub const MAX_IOAPIC_PIN: i64 = 23;
 pub const MAX_IO_PORT: i64 = 0xFFFF;
-/// Notification badges are 64-bit words; bit 63 is kept for the root task.
-pub const BADGE_BITS: u32 = 63;
+/// A badge in seL4 5.0 is the 28-bit `Badge` field of `seL4_CapData_t`
+/// (`types_64.bf`); the top one, bit 27, is kept for the root task.
+pub const BADGE_BITS: u32 = 27;
 pub const PAGE_SIZE: u64 = 4096;
 pub const MIN_STACK: u64 = PAGE_SIZE;
 pub const MAX_STACK: u64 = 8 << 20;
@@ -788,7 +789,7 @@ impl Validator<'_> {
                         "`{name}` needs {bits} notification badge bits but has {BADGE_BITS}"
                     ))
                     .at(c.name.span(), "too many IRQs, rings and channels")
-                    .help("each IRQ, ring end and channel end takes one bit of the 64-bit badge (bit 63 is the rootserver's): split the component"),
+                    .help("each IRQ, ring end and channel end takes one bit of the 28-bit badge (bit 27 is the rootserver's): split the component"),
                 );
             }
             let slots = FIXED_SLOTS + (c.irqs.len() + c.io_ports.len() + conns) as u64;

@@ -1,7 +1,12 @@
 //! The boot sequence of the root task.
 
 use crate::console;
-use paddock_protocol::{BOOTINFO_PREFIX, SUCCESS_SENTINEL};
+use crate::scratch::Scratch;
+use crate::slots::Slots;
+use crate::system::Builder;
+use crate::untyped::Allocator;
+use crate::{dump, faults};
+use paddock_protocol::{BOOTINFO_PREFIX, STARTED_PREFIX, SUCCESS_SENTINEL};
 use sel4::bootinfo::{init_cap, BootInfo};
 
 /// Entered from `start` on the root task's own stack.
@@ -16,17 +21,57 @@ pub fn main(bootinfo: BootInfo) -> ! {
         Ok(blob) => blob,
         Err(e) => fail(format_args!("{e}")),
     };
+    println!("paddock: boot blob: {} files", blob.files().count());
+    let Some(spec_bytes) = blob.spec() else {
+        fail(format_args!("the boot blob holds no spec"))
+    };
+    let spec = match paddock_spec::Spec::decode(spec_bytes) {
+        Ok(spec) => spec,
+        Err(e) => fail(format_args!("refusing the spec: {e}")),
+    };
     println!(
-        "paddock: boot blob: {} files, spec {}",
-        blob.files().count(),
-        if blob.spec().is_some() {
-            "present"
-        } else {
-            "absent"
+        "paddock: system `{}`: {} components, {} objects, {} caps, {} mappings",
+        spec.system_name(),
+        spec.components.len(),
+        spec.objects.len(),
+        spec.caps.len(),
+        spec.mappings.len()
+    );
+    let mut slots = Slots::new(bootinfo.empty());
+    let mut alloc = Allocator::new(&bootinfo);
+    let mut scratch = match Scratch::new(&mut alloc, &mut slots) {
+        Ok(s) => s,
+        Err(e) => fail(format_args!("setting up the scratch window: {e}")),
+    };
+    let mut builder = Builder {
+        alloc: &mut alloc,
+        slots: &mut slots,
+        scratch: &mut scratch,
+    };
+    let mut system = match builder.build(spec, blob) {
+        Ok(system) => system,
+        Err(e) => fail(format_args!("{e}")),
+    };
+    let mismatches = dump::print(&system, &mut slots);
+    if mismatches != 0 {
+        fail(format_args!(
+            "{mismatches} CSpace slots differ from the plan in the kernel's view"
+        ));
+    }
+    for c in spec.components {
+        let tcb = system.objects[c.tcb.get() as usize].first;
+        if let Err(e) = sel4::tcb::resume(tcb) {
+            fail(format_args!("starting `{}`: {e}", spec.str(c.name)));
         }
+    }
+    println!(
+        "{STARTED_PREFIX} {} ({} KiB of kernel objects, {} root slots left)",
+        spec.components.len(),
+        alloc.allocated >> 10,
+        slots.left()
     );
     println!("{SUCCESS_SENTINEL}");
-    park()
+    faults::serve(&mut system, &mut scratch)
 }
 
 /// The facts a user checks first: what memory and slots the kernel handed

@@ -14,6 +14,16 @@
 mod console;
 #[cfg(not(test))]
 mod boot;
+mod cell;
+#[cfg(not(test))]
+mod dump;
 mod elf;
 #[cfg(not(test))]
+mod faults;
+mod paging;
+mod scratch;
+mod slots;
+#[cfg(not(test))]
 mod start;
+mod system;
+mod untyped;

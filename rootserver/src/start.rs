@@ -4,7 +4,7 @@ use crate::console;
 use paddock_protocol::FAILURE_SENTINEL;
 use sel4::bootinfo::BootInfo;
 
-const STACK_SIZE: usize = 256 * 1024;
+const STACK_SIZE: usize = 1024 * 1024;
 
 #[repr(C, align(16))]
 struct Stack([u8; STACK_SIZE]);

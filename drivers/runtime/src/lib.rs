@@ -32,7 +32,11 @@ pub struct Missing<'n> {
 
 impl core::fmt::Display for Missing<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "the plan gives this component no {:?} `{}`", self.kind, self.name)
+        write!(
+            f,
+            "the plan gives this component no {:?} `{}`",
+            self.kind, self.name
+        )
     }
 }
 
@@ -58,9 +62,8 @@ impl Component {
     /// read-only and unchanged for the component's lifetime.
     unsafe fn from_page(page: *const u8) -> Result<Component, InfoError> {
         // SAFETY: the caller guarantees INFO_SIZE readable, immutable bytes.
-        let bytes = unsafe {
-            core::slice::from_raw_parts(page, paddock_protocol::component::INFO_SIZE)
-        };
+        let bytes =
+            unsafe { core::slice::from_raw_parts(page, paddock_protocol::component::INFO_SIZE) };
         Info::parse(bytes).map(|info| Component { info })
     }
 
@@ -78,15 +81,24 @@ impl Component {
         self.info
             .find(SymbolKind::Slot, name)
             .map(|s| s.value)
-            .ok_or(Missing { kind: SymbolKind::Slot, name })
+            .ok_or(Missing {
+                kind: SymbolKind::Slot,
+                name,
+            })
     }
 
     /// The region the plan calls `name`.
     pub fn region<'n>(&self, name: &'n str) -> Result<Region, Missing<'n>> {
         self.info
             .find(SymbolKind::Vaddr, name)
-            .map(|s| Region { vaddr: s.value, size: s.size })
-            .ok_or(Missing { kind: SymbolKind::Vaddr, name })
+            .map(|s| Region {
+                vaddr: s.value,
+                size: s.size,
+            })
+            .ok_or(Missing {
+                kind: SymbolKind::Vaddr,
+                name,
+            })
     }
 
     /// The notification badge bit of channel or IRQ `name`, as a mask.
@@ -95,7 +107,10 @@ impl Component {
             .find(SymbolKind::BadgeBit, name)
             .filter(|s| s.value < 64)
             .map(|s| 1u64 << s.value)
-            .ok_or(Missing { kind: SymbolKind::BadgeBit, name })
+            .ok_or(Missing {
+                kind: SymbolKind::BadgeBit,
+                name,
+            })
     }
 
     /// All symbols, for diagnostics.

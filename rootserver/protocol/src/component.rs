@@ -44,6 +44,8 @@ pub enum SymbolKind {
     Vaddr,
     /// A bit of the component's notification badge.
     BadgeBit,
+    /// An address as a device sees it through the IOMMU; `size` in bytes.
+    Iova,
 }
 
 impl SymbolKind {
@@ -52,6 +54,7 @@ impl SymbolKind {
             SymbolKind::Slot => 1,
             SymbolKind::Vaddr => 2,
             SymbolKind::BadgeBit => 3,
+            SymbolKind::Iova => 4,
         }
     }
     pub fn from_code(code: u8) -> Option<SymbolKind> {
@@ -59,6 +62,7 @@ impl SymbolKind {
             1 => Some(SymbolKind::Slot),
             2 => Some(SymbolKind::Vaddr),
             3 => Some(SymbolKind::BadgeBit),
+            4 => Some(SymbolKind::Iova),
             _ => None,
         }
     }

@@ -23,3 +23,10 @@ pub const FAILURE_SENTINEL: &str = "paddock: SYSTEM FAILED";
 
 /// Prefix of the bootinfo summary lines.
 pub const BOOTINFO_PREFIX: &str = "paddock: bootinfo:";
+
+/// Prefix of every line of the runtime audit dump (see the root task's
+/// `dump` module for the format).
+pub const DUMP_PREFIX: &str = "paddock-dump:";
+
+/// Printed once every component has been created and started.
+pub const STARTED_PREFIX: &str = "paddock: all components started:";

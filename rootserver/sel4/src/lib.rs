@@ -23,6 +23,8 @@ pub mod cap;
 pub mod cnode;
 pub mod debug;
 pub mod error;
+#[cfg(paddock_freestanding)]
+pub mod freestanding;
 mod invoke;
 pub mod iommu;
 pub mod ioport;

@@ -206,7 +206,7 @@ impl FromStr for KernelConfig {
 }
 
 /// Size of the root task's CNode, in bits of slots.
-pub const ROOT_CNODE_SIZE_BITS: u8 = 12;
+pub const ROOT_CNODE_SIZE_BITS: u8 = 14;
 /// Length of the bootinfo's untyped list; fixes the bootinfo layout.
 pub const MAX_NUM_BOOTINFO_UNTYPED_CAPS: u16 = 167;
 
@@ -272,7 +272,7 @@ mod tests {
         assert!(!KernelConfig::RELEASE.is_defined("DEBUG_BUILD"));
         assert_eq!(
             KernelConfig::RELEASE.get("ROOT_CNODE_SIZE_BITS"),
-            Some(Value::Int(12))
+            Some(Value::Int(14))
         );
     }
 

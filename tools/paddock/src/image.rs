@@ -7,6 +7,7 @@ use crate::qemu;
 use anyhow::{bail, Context, Result};
 use paddock_caps::Description;
 use paddock_kernel::config::KernelConfig;
+use paddock_protocol::blob::Kind;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,13 +45,32 @@ pub fn build(workspace: &Path, description_path: &Path) -> Result<Image> {
     let kernel = paddock_kernel::build::build(workspace, config)?;
     step.done(if kernel.rebuilt { "built" } else { "cached" });
 
-    let step = Step::start(format!("rootserver ({config})"));
-    let library = build_rootserver_library(workspace, config)?;
+    let plan = paddock_caps::plan::plan(&description);
+    let spec = paddock_caps::encode::encode(&plan);
+    let mut programs: Vec<&str> = description.components.iter().map(|c| c.program()).collect();
+    programs.sort_unstable();
+    programs.dedup();
+
+    let step = Step::start(format!(
+        "rootserver, {} programs ({config})",
+        programs.len()
+    ));
+    let built = build_programs(workspace, config, &programs)?;
     step.done("ok");
 
     let dir = workspace.join("target/images").join(&system.name);
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let blob = paddock_protocol::blob::pack(&[]).map_err(anyhow::Error::msg)?;
+    let mut files = vec![(Kind::Spec, "spec".to_string(), spec)];
+    for (program, path) in programs.iter().zip(&built.programs) {
+        let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        files.push((Kind::Program, program.to_string(), bytes));
+    }
+    let entries: Vec<(Kind, &str, &[u8])> = files
+        .iter()
+        .map(|(k, n, b)| (*k, n.as_str(), b.as_slice()))
+        .collect();
+    let blob = paddock_protocol::blob::pack(&entries).map_err(anyhow::Error::msg)?;
+    let library = built.rootserver;
     let step = Step::start("link".to_string());
     link_rootserver(workspace, &library, &dir, &blob)?;
     step.done("ok");
@@ -71,31 +91,113 @@ pub fn build(workspace: &Path, description_path: &Path) -> Result<Image> {
     Ok(image)
 }
 
-/// Compiles the root task library against the bindings of `config`. Each
-/// kernel configuration has its own target folder: the bindings differ, and
-/// sharing one folder would rebuild on every switch.
-fn build_rootserver_library(workspace: &Path, config: KernelConfig) -> Result<PathBuf> {
+/// What `build_programs` produced.
+struct BuiltPrograms {
+    rootserver: PathBuf,
+    /// One executable per requested program, in the same order.
+    programs: Vec<PathBuf>,
+}
+
+/// Compiles the root task library and the component programs against the
+/// bindings of `config`, in one cargo run. Each kernel configuration has its
+/// own target folder: the bindings differ, and sharing one folder would
+/// rebuild on every switch. The flags are the same for every crate of the
+/// run (a library ignores link arguments), so nothing is rebuilt because
+/// one image has components and another has none.
+fn build_programs(
+    workspace: &Path,
+    config: KernelConfig,
+    programs: &[&str],
+) -> Result<BuiltPrograms> {
+    let packages = program_packages(workspace, programs)?;
     let target_dir = workspace.join("target/sel4").join(config.name());
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(&cargo)
+    let script = workspace.join("drivers/runtime/link.ld");
+    let flags = [
+        "-Crelocation-model=static".to_string(),
+        // Compiles the C memory functions into the `sel4` crate.
+        "--cfg=paddock_freestanding".to_string(),
+        "-Clink-arg=-nostartfiles".to_string(),
+        "-Clink-arg=-nostdlib".to_string(),
+        "-Clink-arg=-static".to_string(),
+        "-Clink-arg=-no-pie".to_string(),
+        "-Clink-arg=-Wl,--build-id=none".to_string(),
+        "-Clink-arg=-Wl,--gc-sections".to_string(),
+        format!("-Clink-arg=-Wl,-T,{}", script.display()),
+    ];
+    let mut command = Command::new(&cargo);
+    command
         .current_dir(workspace)
         .args(["build", "--quiet", "--release", "-p", "paddock-rootserver"])
         .args(["--target", COMPONENT_TARGET])
         .arg("--target-dir")
         .arg(&target_dir)
         .env("PADDOCK_KERNEL_CONFIG", config.name())
-        // Only the components get these flags: with an explicit --target,
-        // build scripts and proc macros are compiled without them.
-        .env("CARGO_ENCODED_RUSTFLAGS", "-Crelocation-model=static")
-        .status()
-        .context("running cargo to build the rootserver")?;
-    if !status.success() {
-        bail!("building the rootserver for the {config} kernel failed");
+        // With an explicit --target, build scripts and proc macros are
+        // compiled without these flags: only the seL4 programs get them.
+        .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
+    for package in &packages {
+        command.args(["-p", package]);
     }
-    Ok(target_dir
-        .join(COMPONENT_TARGET)
-        .join("release")
-        .join("libpaddock_rootserver.a"))
+    let status = command
+        .status()
+        .context("running cargo to build the seL4 programs")?;
+    if !status.success() {
+        bail!("building the rootserver and programs for the {config} kernel failed");
+    }
+    let out = target_dir.join(COMPONENT_TARGET).join("release");
+    Ok(BuiltPrograms {
+        rootserver: out.join("libpaddock_rootserver.a"),
+        programs: programs.iter().map(|p| out.join(p)).collect(),
+    })
+}
+
+/// The workspace package that has a binary called `program`, for each
+/// program. A program no package provides is an error naming it.
+fn program_packages(workspace: &Path, programs: &[&str]) -> Result<Vec<String>> {
+    if programs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(&cargo)
+        .current_dir(workspace)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .output()
+        .context("running cargo metadata")?;
+    if !output.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("reading cargo metadata")?;
+    let mut packages = Vec::new();
+    for program in programs {
+        let package = meta["packages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| {
+                p["targets"].as_array().into_iter().flatten().any(|t| {
+                    t["name"] == *program
+                        && t["kind"]
+                            .as_array()
+                            .is_some_and(|k| k.iter().any(|k| k == "bin"))
+                })
+            })
+            .and_then(|p| p["name"].as_str())
+            .with_context(|| {
+                format!(
+                    "no workspace package builds a program called `{program}` \
+                     (component programs live in drivers/components/)"
+                )
+            })?;
+        packages.push(package.to_string());
+    }
+    packages.sort();
+    packages.dedup();
+    Ok(packages)
 }
 
 /// Links the root task executable from its library and the image's boot

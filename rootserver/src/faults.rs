@@ -1,0 +1,245 @@
+//! Serving the components' faults: report, then apply the restart policy.
+//!
+//! Every component's fault endpoint cap is badged with its own badge, so
+//! the badge of a fault message names the component. The root task never
+//! replies to a fault: a component is either stopped for good or restarted
+//! from its image (fresh program, stack, heap and IPC buffer, a new info
+//! page with the next generation; same caps; rings and shared regions
+//! kept, since peers own half of them).
+
+use crate::scratch::Scratch;
+use crate::system::{self, System};
+use core::fmt;
+use paddock_spec::RestartKind;
+use sel4::ipc;
+use sel4::sys::constants as k;
+use sel4::Word;
+
+/// A fault, decoded from the kernel's message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// A page fault: `addr` is the faulting address, `fsr` the x86 error
+    /// code (bit 0 protection, bit 1 write, bit 4 instruction fetch).
+    Vm {
+        ip: Word,
+        addr: Word,
+        fsr: Word,
+    },
+    /// A CPU exception (`number` is the vector: 6 invalid opcode, 13
+    /// general protection...).
+    UserException {
+        ip: Word,
+        number: Word,
+        code: Word,
+    },
+    /// A syscall number the kernel does not know.
+    UnknownSyscall {
+        ip: Word,
+        number: Word,
+    },
+    /// A cap lookup failed where the kernel needed one (no reply cap...).
+    Cap {
+        ip: Word,
+        addr: Word,
+    },
+    Other {
+        label: Word,
+    },
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Fault::Vm { ip, addr, fsr } => write!(
+                f,
+                "VMFault: {} {} at address {addr:#x}, ip {ip:#x}",
+                if fsr & 0x10 != 0 {
+                    "instruction fetch"
+                } else if fsr & 2 != 0 {
+                    "write"
+                } else {
+                    "read"
+                },
+                if fsr & 1 != 0 {
+                    "(protection violation)"
+                } else {
+                    "(not mapped)"
+                },
+            ),
+            Fault::UserException { ip, number, code } => write!(
+                f,
+                "UserException: CPU exception {number} (code {code:#x}), ip {ip:#x}"
+            ),
+            Fault::UnknownSyscall { ip, number } => {
+                write!(f, "UnknownSyscall: syscall {number}, ip {ip:#x}")
+            }
+            Fault::Cap { ip, addr } => write!(f, "CapFault: cap {addr:#x}, ip {ip:#x}"),
+            Fault::Other { label } => write!(f, "fault with label {label}"),
+        }
+    }
+}
+
+/// Message register `i` of the message just received.
+fn mr(reply: &sel4::syscall::Reply, i: usize) -> Word {
+    if i < ipc::REGISTER_MRS {
+        reply.mrs[i]
+    } else {
+        ipc::get_mr(i)
+    }
+}
+
+pub fn decode(reply: &sel4::syscall::Reply) -> Fault {
+    let label = reply.info.label();
+    let at = |i| mr(reply, i);
+    match label {
+        k::Fault_VMFault => Fault::Vm {
+            ip: at(k::VMFault_IP),
+            addr: at(k::VMFault_Addr),
+            fsr: at(k::VMFault_FSR),
+        },
+        k::Fault_UserException => Fault::UserException {
+            ip: at(k::UserException_FaultIP),
+            number: at(k::UserException_Number),
+            code: at(k::UserException_Code),
+        },
+        k::Fault_UnknownSyscall => Fault::UnknownSyscall {
+            ip: at(k::UnknownSyscall_FaultIP),
+            number: at(k::UnknownSyscall_Syscall),
+        },
+        k::Fault_CapFault => Fault::Cap {
+            ip: at(k::CapFault_IP),
+            addr: at(k::CapFault_Addr),
+        },
+        label => Fault::Other { label },
+    }
+}
+
+/// What the policy decided.
+enum Decision {
+    Restart,
+    Stop(&'static str),
+}
+
+/// Receives faults forever.
+pub fn serve(system: &mut System, scratch: &mut Scratch) -> ! {
+    loop {
+        let reply = sel4::syscall::recv(system.fault_endpoint);
+        let Some(ci) = system
+            .spec
+            .components
+            .iter()
+            .position(|c| c.badge.get() == reply.badge)
+        else {
+            println!(
+                "paddock: fault message with unknown badge {:#x} ignored",
+                reply.badge
+            );
+            continue;
+        };
+        let fault = decode(&reply);
+        let c = &system.spec.components[ci];
+        let name = system.spec.str(c.name);
+        let generation = system.running[ci].generation;
+        println!("paddock: fault: component `{name}` (generation {generation}): {fault}");
+        let decision = match RestartKind::from_u8(c.restart) {
+            Some(RestartKind::Always) => Decision::Restart,
+            Some(RestartKind::Limit) if generation < u64::from(c.restart_limit.get()) => {
+                Decision::Restart
+            }
+            Some(RestartKind::Limit) => Decision::Stop("its restart limit is reached"),
+            _ => Decision::Stop("its restart policy is `never`"),
+        };
+        match decision {
+            Decision::Restart => match restart(system, scratch, ci) {
+                Ok(()) => println!(
+                    "paddock: restarted `{name}` (generation {})",
+                    system.running[ci].generation
+                ),
+                Err(e) => {
+                    stop(system, ci);
+                    println!("paddock: restarting `{name}` failed ({e}); stopped it");
+                }
+            },
+            Decision::Stop(why) => {
+                stop(system, ci);
+                println!("paddock: stopped `{name}`: {why}");
+            }
+        }
+    }
+}
+
+fn tcb(system: &System, ci: usize) -> sel4::CPtr {
+    system.objects[system.spec.components[ci].tcb.get() as usize].first
+}
+
+fn stop(system: &mut System, ci: usize) {
+    let _ = sel4::tcb::suspend(tcb(system, ci));
+    system.running[ci].stopped = true;
+}
+
+/// Restarts component `ci` from its image, with its caps and shared
+/// memory as they are.
+fn restart<'s>(
+    system: &mut System<'s>,
+    scratch: &mut Scratch,
+    ci: usize,
+) -> Result<(), system::BuildError<'s>> {
+    let spec = system.spec;
+    let c = &spec.components[ci];
+    let component = spec.str(c.name);
+    let invocation = |what| {
+        move |error| system::BuildError::Invocation {
+            what,
+            component,
+            error,
+        }
+    };
+    sel4::tcb::suspend(tcb(system, ci)).map_err(invocation("suspending"))?;
+
+    // The program, from its ELF again (the component may have written its
+    // data and bss).
+    let bytes =
+        system
+            .blob
+            .program(spec.str(c.program))
+            .ok_or(system::BuildError::MissingProgram {
+                component,
+                program: spec.str(c.program),
+            })?;
+    let elf = crate::elf::Elf::parse(bytes)
+        .map_err(|error| system::BuildError::BadProgram { component, error })?;
+    for &(page, frame) in &system.running[ci].program_frames {
+        let seg = elf
+            .segments()
+            .find(|s| s.vaddr < page + 4096 && page < s.vaddr + s.mem_size);
+        scratch
+            .with_frame(frame, |bytes| match &seg {
+                Some(seg) => system::fill_program_page(bytes, page, seg),
+                None => bytes.fill(0),
+            })
+            .map_err(invocation("reloading the program"))?;
+    }
+    // Private memory starts zeroed, as on the first start.
+    for m in spec.mappings_of(c) {
+        if !system::wiped_on_restart(m.purpose) {
+            continue;
+        }
+        let caps = system.objects[m.object.get() as usize];
+        for page in 0..caps.count {
+            scratch
+                .with_frame(caps.first + u64::from(page), |bytes| bytes.fill(0))
+                .map_err(invocation("wiping private memory"))?;
+        }
+    }
+    let generation = system.running[ci].generation + 1;
+    system::write_info_page(
+        scratch,
+        &spec,
+        ci,
+        system.running[ci].info_frame,
+        generation,
+    )?;
+    system.running[ci].generation = generation;
+    system::write_start_registers(system, ci).map_err(invocation("resetting registers"))?;
+    sel4::tcb::resume(tcb(system, ci)).map_err(invocation("resuming"))
+}
