@@ -5,6 +5,7 @@ use crate::scratch::Scratch;
 use crate::slots::Slots;
 use crate::system::Builder;
 use crate::untyped::Allocator;
+use crate::views::Views;
 use crate::{dump, faults};
 use paddock_protocol::{BOOTINFO_PREFIX, STARTED_PREFIX, SUCCESS_SENTINEL};
 use sel4::bootinfo::{init_cap, BootInfo};
@@ -52,7 +53,21 @@ pub fn main(bootinfo: BootInfo) -> ! {
         Ok(system) => system,
         Err(e) => fail(format_args!("{e}")),
     };
-    let mismatches = dump::print(&system, &mut slots);
+    // The kernel-side check needs debug syscalls; release kernels print
+    // the dump unchecked.
+    let views = if sel4::debug::AVAILABLE {
+        match Views::install(
+            &mut alloc,
+            &mut slots,
+            bootinfo.init_thread_cnode_size_bits(),
+        ) {
+            Ok(v) => Some(v),
+            Err(e) => fail(format_args!("{e}")),
+        }
+    } else {
+        None
+    };
+    let mismatches = dump::print(&system, views.as_ref());
     if mismatches != 0 {
         fail(format_args!(
             "{mismatches} CSpace slots differ from the plan in the kernel's view"

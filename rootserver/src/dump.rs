@@ -3,11 +3,9 @@
 //! compares with the plan.
 //!
 //! On debug kernels every slot is also checked against the kernel's own
-//! view: the cap in the component's slot must be of the same kernel type as
-//! the root task's cap it was derived from, and every slot the plan leaves
-//! empty must be empty. The check copies each slot to a scratch slot of the
-//! root CNode (a CPtr cannot reach into another CNode), asks
-//! `seL4_DebugCapIdentify`, and deletes the copy.
+//! view (`seL4_DebugCapIdentify` through a [`Views`] window): the cap in the
+//! component's slot must be of the same kernel type as the root task's cap
+//! it was derived from, and every slot the plan leaves empty must be empty.
 //!
 //! ```text
 //! paddock-dump: begin <system> <components>
@@ -16,27 +14,16 @@
 //! paddock-dump: end caps=<n> mismatches=<n>
 //! ```
 
-use crate::slots::Slots;
 use crate::system::System;
+use crate::views::Views;
 use paddock_protocol::DUMP_PREFIX;
 use paddock_spec::{CapKind, CapRecord, RIGHT_GRANT, RIGHT_READ, RIGHT_WRITE};
-use sel4::cnode::Slot;
-use sel4::{CPtr, CapRights};
+use sel4::CPtr;
 
-/// The kernel's type tag of the cap in a component's slot (0 when empty),
-/// or `None` on a release kernel.
-fn kernel_type_of(scratch: CPtr, slot: Slot) -> Option<u64> {
-    if !sel4::debug::AVAILABLE {
-        return None;
-    }
-    if sel4::cnode::copy(Slots::slot(scratch), slot, CapRights::ALL).is_err() {
-        // Nothing to copy: the slot is empty (or holds a cap that cannot be
-        // copied, which the plan never places).
-        return Some(0);
-    }
-    let tag = sel4::debug::cap_identify(scratch).ok();
-    let _ = sel4::cnode::delete(Slots::slot(scratch));
-    tag
+/// The kernel's type tag of what `cptr` names (0 when empty), or `None` on
+/// a release kernel.
+fn kernel_type(cptr: CPtr) -> Option<u64> {
+    sel4::debug::cap_identify(cptr).ok()
 }
 
 fn kind_name(kind: u8) -> &'static str {
@@ -73,26 +60,23 @@ fn source_of(system: &System, cap: &CapRecord) -> Option<CPtr> {
 
 /// Prints the dump; returns the number of mismatches the kernel check
 /// found (always 0 on release kernels, which cannot check).
-pub fn print(system: &System, slots: &mut Slots) -> u32 {
+pub fn print(system: &System, views: Option<&Views>) -> u32 {
     let spec = &system.spec;
-    let Ok(scratch) = slots.take(1) else {
-        println!("{DUMP_PREFIX} error no slot left for the kernel check");
-        return 1;
-    };
     println!(
         "{DUMP_PREFIX} begin {} {}",
         spec.system_name(),
         spec.components.len()
     );
     let (mut total, mut mismatches) = (0u32, 0u32);
-    for c in spec.components {
+    for (ci, c) in spec.components.iter().enumerate() {
         let name = spec.str(c.name);
         let cnode = system.objects[c.cnode.get() as usize].first;
+        let view = views.and_then(|v| v.open(ci, cnode, c.cnode_bits).ok());
         let caps = spec.caps_of(c);
         for cap in caps {
-            let slot = Slot::new(cnode, u64::from(cap.slot.get()), c.cnode_bits);
+            let found = view.and_then(|v| kernel_type(v | u64::from(cap.slot.get())));
             let verdict = match (
-                kernel_type_of(scratch, slot),
+                found,
                 source_of(system, cap).and_then(|s| sel4::debug::cap_identify(s).ok()),
             ) {
                 (Some(found), Some(expected)) if found == expected && found != 0 => "ok",
@@ -114,13 +98,13 @@ pub fn print(system: &System, slots: &mut Slots) -> u32 {
         }
         // Every other slot must be empty.
         let (mut empty, mut unplanned) = (0u32, 0u32);
-        let checked = sel4::debug::AVAILABLE;
-        if checked {
+        let checked = view.is_some() && sel4::debug::AVAILABLE;
+        if let Some(view) = view.filter(|_| checked) {
             for index in 0..(1u64 << c.cnode_bits) {
                 if caps.iter().any(|cap| u64::from(cap.slot.get()) == index) {
                     continue;
                 }
-                match kernel_type_of(scratch, Slot::new(cnode, index, c.cnode_bits)) {
+                match kernel_type(view | index) {
                     Some(0) | None => empty += 1,
                     Some(_) => unplanned += 1,
                 }

@@ -27,3 +27,5 @@ mod slots;
 mod start;
 mod system;
 mod untyped;
+#[cfg(not(test))]
+mod views;

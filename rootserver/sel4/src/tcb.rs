@@ -91,6 +91,24 @@ pub fn configure(
     .map(drop)
 }
 
+/// `seL4_TCB_SetSpace`: a new fault endpoint, CSpace root (with its guard
+/// data) and VSpace root.
+pub fn set_space(
+    tcb: CPtr,
+    fault_ep: CPtr,
+    cspace_root: CPtr,
+    cspace_root_data: Word,
+    vspace_root: CPtr,
+) -> Result<()> {
+    invoke(
+        tcb,
+        label::TCBSetSpace,
+        &[fault_ep, cspace_root_data, 0],
+        &[cspace_root, vspace_root],
+    )
+    .map(drop)
+}
+
 /// `seL4_TCB_SetPriority`.
 pub fn set_priority(tcb: CPtr, priority: u8) -> Result<()> {
     invoke(tcb, label::TCBSetPriority, &[priority.into()], &[]).map(drop)

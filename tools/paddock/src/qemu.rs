@@ -125,6 +125,10 @@ pub struct BatchOptions<'a> {
     pub extra: Extra,
     /// Echo guest output to this process's stdout as it arrives.
     pub echo: bool,
+    /// Succeed on the first line containing this text instead of the
+    /// system's success sentinel (for runs that watch what components do
+    /// after the system is up).
+    pub until: Option<String>,
     /// Called with each complete line as it arrives, for callers that
     /// react to what the system prints.
     pub on_line: Option<&'a mut dyn FnMut(&str)>,
@@ -136,6 +140,7 @@ impl Default for BatchOptions<'_> {
             timeout: Duration::from_secs(120),
             extra: Extra::default(),
             echo: true,
+            until: None,
             on_line: None,
         }
     }
@@ -185,7 +190,8 @@ pub fn run_batch(image: &Image, mut options: BatchOptions) -> Result<Outcome> {
                 if line.contains(FAILURE_SENTINEL) {
                     break Verdict::Failure;
                 }
-                if line.contains(SUCCESS_SENTINEL) {
+                let success = options.until.as_deref().unwrap_or(SUCCESS_SENTINEL);
+                if line.contains(success) {
                     break Verdict::Success(started.elapsed());
                 }
             }

@@ -27,6 +27,10 @@ pub struct SimulateArgs {
     /// counts guest instructions, for repeatable in-guest measurements.
     #[arg(long)]
     pub icount: bool,
+    /// End a batch run successfully on the first console line containing
+    /// this text rather than on the system's success sentinel.
+    #[arg(long, value_name = "TEXT")]
+    pub until: Option<String>,
 }
 
 pub fn run(workspace: &Path, args: &SimulateArgs) -> Result<ExitCode> {
@@ -58,6 +62,7 @@ pub fn run(workspace: &Path, args: &SimulateArgs) -> Result<ExitCode> {
         BatchOptions {
             timeout: Duration::from_secs(args.timeout),
             extra,
+            until: args.until.clone(),
             ..BatchOptions::default()
         },
     )?;
