@@ -29,12 +29,19 @@ pub fn build_image(name: &str) -> Result<Image> {
 /// Builds and boots `images/<name>.toml` without a terminal, returning the
 /// verdict and the whole console log.
 pub fn boot(name: &str, timeout: Duration) -> Result<Outcome> {
+    boot_until(name, timeout, &[])
+}
+
+/// Like [`boot`], but the run succeeds only once a line containing each of
+/// `until` has appeared (the failure sentinel still ends it).
+pub fn boot_until(name: &str, timeout: Duration, until: &[&str]) -> Result<Outcome> {
     let image = build_image(name)?;
     qemu::run_batch(
         &image,
         BatchOptions {
             timeout,
             echo: false,
+            until: until.iter().map(|s| s.to_string()).collect(),
             ..BatchOptions::default()
         },
     )

@@ -99,12 +99,14 @@ impl CapRights {
         grant: true,
         grant_reply: true,
     };
-    /// What a fault endpoint needs: send, and grant the reply cap.
+    /// What a fault endpoint needs in seL4 5.0: send and grant (the kernel
+    /// refuses to deliver a fault through an endpoint cap without both;
+    /// 5.0 has no separate grant-reply right).
     pub const FAULT: CapRights = CapRights {
         read: false,
         write: true,
-        grant: false,
-        grant_reply: true,
+        grant: true,
+        grant_reply: false,
     };
 
     pub fn bits(self) -> u8 {

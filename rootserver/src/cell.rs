@@ -22,6 +22,8 @@ impl<T> BootCell<T> {
     }
 
     /// The value, the first time; `None` ever after.
+    // The `taken` flag, not the borrow, makes the `&mut` unique.
+    #[allow(clippy::mut_from_ref)]
     pub fn take(&'static self) -> Option<&'static mut T> {
         if self.taken.swap(true, Ordering::AcqRel) {
             return None;

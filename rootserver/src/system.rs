@@ -769,7 +769,13 @@ pub fn write_info_page<'s>(
     };
     let written = scratch
         .with_frame(frame, |page| {
-            abi::write_info(page, component, generation, symbols.iter().map(as_abi))
+            abi::write_info(
+                page,
+                component,
+                c.cnode_bits,
+                generation,
+                symbols.iter().map(as_abi),
+            )
         })
         .map_err(|error| BuildError::Invocation {
             what: "writing the info page",

@@ -12,15 +12,17 @@
 //! * A panic prints its message and location, then faults on purpose, so
 //!   the root task sees a fault and applies the component's restart policy.
 #![cfg_attr(not(test), no_std)]
+// Host tests leave out the entry glue, which alone uses some items.
+#![cfg_attr(test, allow(dead_code))]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod log;
 mod start;
 
-use paddock_protocol::component::{Info, InfoError, SymbolKind};
+use paddock_protocol::component::{Info, InfoError};
 use sel4::CPtr;
 
-pub use paddock_protocol::component::INFO_VADDR;
+pub use paddock_protocol::component::{SymbolKind, INFO_VADDR};
 pub use sel4;
 
 /// A name the plan did not give this component.
@@ -69,6 +71,11 @@ impl Component {
 
     pub fn name(&self) -> &'static str {
         self.info.name()
+    }
+
+    /// The radix of this component's CNode (its slots are `0..1 << bits`).
+    pub fn cnode_bits(&self) -> u8 {
+        self.info.cnode_bits()
     }
 
     /// How many times the root task has restarted this component.

@@ -37,7 +37,7 @@ impl Write for DebugConsole {
 
 /// Prints `[name] message` and a newline.
 pub fn line(args: fmt::Arguments) {
-    let _ = write!(DebugConsole, "[{}] {}\n", name(), args);
+    let _ = writeln!(DebugConsole, "[{}] {}", name(), args);
 }
 
 /// Logs a line tagged with the component's name.

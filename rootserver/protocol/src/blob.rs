@@ -34,7 +34,6 @@ pub enum Kind {
 }
 
 impl Kind {
-    #[cfg(feature = "std")]
     fn code(self) -> u32 {
         match self {
             Kind::Spec => 1,
@@ -168,64 +167,115 @@ impl<'a> Blob<'a> {
     }
 }
 
-/// Packs files into a blob (host side).
-#[cfg(feature = "std")]
-pub fn pack(files: &[(Kind, &str, &[u8])]) -> Result<std::vec::Vec<u8>, std::string::String> {
-    let mut out = std::vec::Vec::new();
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&(files.len() as u32).to_le_bytes());
-    let mut offset = HEADER_LEN + files.len() * ENTRY_LEN;
-    let mut offsets = std::vec::Vec::new();
-    for (_, name, data) in files {
-        if name.len() > NAME_LEN {
-            return Err(std::format!(
-                "program name `{name}` is longer than {NAME_LEN} bytes"
-            ));
-        }
-        offset = offset.next_multiple_of(FILE_ALIGN);
-        offsets.push(offset);
-        offset += data.len();
-    }
-    for ((kind, name, data), at) in files.iter().zip(&offsets) {
-        out.extend_from_slice(&kind.code().to_le_bytes());
-        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(*at as u64).to_le_bytes());
-        out.extend_from_slice(&(data.len() as u64).to_le_bytes());
-        let mut padded = [0u8; NAME_LEN];
-        padded[..name.len()].copy_from_slice(name.as_bytes());
-        out.extend_from_slice(&padded);
-    }
-    for ((_, _, data), at) in files.iter().zip(&offsets) {
-        out.resize(*at, 0);
-        out.extend_from_slice(data);
-    }
-    Ok(out)
+/// Why files could not be packed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PackError {
+    /// File `index` has a name longer than [`NAME_LEN`] bytes.
+    NameTooLong { index: usize },
 }
 
-#[cfg(all(test, feature = "std"))]
+impl core::fmt::Display for PackError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            PackError::NameTooLong { index } => {
+                write!(f, "file {index} has a name longer than {NAME_LEN} bytes")
+            }
+        }
+    }
+}
+
+/// Counts what it appends, for the padding between files.
+struct Out<'o, E: Extend<u8>> {
+    out: &'o mut E,
+    len: usize,
+}
+
+impl<E: Extend<u8>> Out<'_, E> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.out.extend(bytes.iter().copied());
+        self.len += bytes.len();
+    }
+    fn pad_to(&mut self, at: usize) {
+        while self.len < at {
+            self.put(&[0]);
+        }
+    }
+}
+
+/// Where each file goes: after the table, each start aligned.
+fn file_offsets<'f>(files: &'f [(Kind, &str, &[u8])]) -> impl Iterator<Item = usize> + 'f {
+    let mut next = HEADER_LEN + files.len() * ENTRY_LEN;
+    files.iter().map(move |(_, _, data)| {
+        let at = next.next_multiple_of(FILE_ALIGN);
+        next = at + data.len();
+        at
+    })
+}
+
+/// Packs files into a blob, appending its bytes to `out` (the host side;
+/// `out` is typically a `Vec<u8>`, kept generic so this crate needs no
+/// allocator).
+pub fn pack(files: &[(Kind, &str, &[u8])], out: &mut impl Extend<u8>) -> Result<(), PackError> {
+    if let Some(index) = files.iter().position(|(_, n, _)| n.len() > NAME_LEN) {
+        return Err(PackError::NameTooLong { index });
+    }
+    let mut out = Out { out, len: 0 };
+    out.put(&MAGIC);
+    out.put(&VERSION.to_le_bytes());
+    out.put(&(files.len() as u32).to_le_bytes());
+    for ((kind, name, data), at) in files.iter().zip(file_offsets(files)) {
+        out.put(&kind.code().to_le_bytes());
+        out.put(&(name.len() as u32).to_le_bytes());
+        out.put(&(at as u64).to_le_bytes());
+        out.put(&(data.len() as u64).to_le_bytes());
+        let mut padded = [0u8; NAME_LEN];
+        padded[..name.len()].copy_from_slice(name.as_bytes());
+        out.put(&padded);
+    }
+    for ((_, _, data), at) in files.iter().zip(file_offsets(files)) {
+        out.pad_to(at);
+        out.put(data);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn round_trip() {
-        let blob = pack(&[
-            (Kind::Spec, "spec", b"SPEC"),
-            (Kind::Program, "serial-16550", b"\x7fELF..."),
-        ])
+        let mut blob = std::vec::Vec::new();
+        pack(
+            &[
+                (Kind::Spec, "spec", b"SPEC"),
+                (Kind::Program, "serial-16550", b"\x7fELF..."),
+            ],
+            &mut blob,
+        )
         .unwrap();
         let parsed = Blob::parse(&blob).unwrap();
         assert_eq!(parsed.spec(), Some(&b"SPEC"[..]));
         assert_eq!(parsed.program("serial-16550"), Some(&b"\x7fELF..."[..]));
         assert_eq!(parsed.program("other"), None);
-        assert!(parsed
-            .files()
-            .all(|f| (f.data.as_ptr() as usize - blob.as_ptr() as usize) % FILE_ALIGN == 0));
+        assert!(parsed.files().all(
+            |f| (f.data.as_ptr() as usize - blob.as_ptr() as usize).is_multiple_of(FILE_ALIGN)
+        ));
     }
 
     #[test]
     fn hostile_blobs_are_refused() {
-        let good = pack(&[(Kind::Program, "p", b"data")]).unwrap();
+        let mut good = std::vec::Vec::new();
+        pack(&[(Kind::Program, "p", b"data")], &mut good).unwrap();
+        let too_long = [(Kind::Program, "x".repeat(40), &b""[..])];
+        let files: std::vec::Vec<_> = too_long
+            .iter()
+            .map(|(k, n, d)| (*k, n.as_str(), *d))
+            .collect();
+        assert_eq!(
+            pack(&files, &mut std::vec::Vec::new()),
+            Err(PackError::NameTooLong { index: 0 })
+        );
         assert_eq!(Blob::parse(&good[..10]).unwrap_err(), BlobError::TooShort);
         let mut bad = good.clone();
         bad[0] = b'X';

@@ -16,7 +16,7 @@
 //! 0   magic "PDKINFO\0"
 //! 8   version u32, symbol count u32
 //! 16  restart generation u64 (0 on first start)
-//! 24  name length u32, reserved u32
+//! 24  name length u32, CNode radix u32 (its CSpace has 2^radix slots)
 //! 32  name [u8; 32]
 //! 64  symbols: count x 64 bytes { kind u8, name length u8, reserved [u8; 6],
 //!                                  value u64, size u64, name [u8; 40] }
@@ -112,6 +112,7 @@ fn put(page: &mut [u8], at: usize, bytes: &[u8]) {
 pub fn write_info<'s>(
     page: &mut [u8],
     name: &str,
+    cnode_bits: u8,
     generation: u64,
     symbols: impl ExactSizeIterator<Item = Symbol<'s>>,
 ) -> Result<(), InfoError> {
@@ -130,6 +131,7 @@ pub fn write_info<'s>(
     put(page, 12, &(symbols.len() as u32).to_le_bytes());
     put(page, 16, &generation.to_le_bytes());
     put(page, 24, &(name.len() as u32).to_le_bytes());
+    put(page, 28, &u32::from(cnode_bits).to_le_bytes());
     put(page, 32, name.as_bytes());
     for (i, s) in symbols.enumerate() {
         if s.name.len() > SYMBOL_NAME_LEN {
@@ -199,6 +201,11 @@ impl<'a> Info<'a> {
         core::str::from_utf8(self.name_bytes()).unwrap_or("?")
     }
 
+    /// The radix of the component's CNode: its slots are `0..1 << bits`.
+    pub fn cnode_bits(&self) -> u8 {
+        u32_at(self.page, 28).min(64) as u8
+    }
+
     /// How many times the component has been restarted.
     pub fn generation(&self) -> u64 {
         u64_at(self.page, 16)
@@ -254,7 +261,8 @@ mod tests {
                 size: 8192,
             },
         ];
-        write_info(&mut page, "serial", 3, symbols.iter().copied()).unwrap();
+        write_info(&mut page, "serial", 8, 3, symbols.iter().copied()).unwrap();
+        assert_eq!(Info::parse(&page).unwrap().cnode_bits(), 8);
         let info = Info::parse(&page).unwrap();
         assert_eq!(info.name(), "serial");
         assert_eq!(info.generation(), 3);

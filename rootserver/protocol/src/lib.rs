@@ -4,10 +4,7 @@
 //! and `paddock audit --runtime` look for them. Keeping them in one crate
 //! that both sides depend on means a renamed sentinel cannot silently break
 //! a test.
-#![no_std]
-
-#[cfg(feature = "std")]
-extern crate std;
+#![cfg_attr(not(test), no_std)]
 
 pub mod blob;
 pub mod component;

@@ -69,7 +69,8 @@ pub fn build(workspace: &Path, description_path: &Path) -> Result<Image> {
         .iter()
         .map(|(k, n, b)| (*k, n.as_str(), b.as_slice()))
         .collect();
-    let blob = paddock_protocol::blob::pack(&entries).map_err(anyhow::Error::msg)?;
+    let mut blob = Vec::new();
+    paddock_protocol::blob::pack(&entries, &mut blob).map_err(|e| anyhow::anyhow!("{e}"))?;
     let library = built.rootserver;
     let step = Step::start("link".to_string());
     link_rootserver(workspace, &library, &dir, &blob)?;

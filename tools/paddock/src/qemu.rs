@@ -125,10 +125,11 @@ pub struct BatchOptions<'a> {
     pub extra: Extra,
     /// Echo guest output to this process's stdout as it arrives.
     pub echo: bool,
-    /// Succeed on the first line containing this text instead of the
-    /// system's success sentinel (for runs that watch what components do
-    /// after the system is up).
-    pub until: Option<String>,
+    /// Succeed once a line containing each of these texts has appeared,
+    /// instead of on the system's success sentinel (for runs that watch
+    /// what components do after the system is up). The failure sentinel
+    /// still ends the run.
+    pub until: Vec<String>,
     /// Called with each complete line as it arrives, for callers that
     /// react to what the system prints.
     pub on_line: Option<&'a mut dyn FnMut(&str)>,
@@ -140,7 +141,7 @@ impl Default for BatchOptions<'_> {
             timeout: Duration::from_secs(120),
             extra: Extra::default(),
             echo: true,
-            until: None,
+            until: Vec::new(),
             on_line: None,
         }
     }
@@ -171,6 +172,10 @@ pub fn run_batch(image: &Image, mut options: BatchOptions) -> Result<Outcome> {
     let deadline = started + options.timeout;
     let mut log = String::new();
     let mut open_streams = 2;
+    let mut awaited: Vec<&str> = options.until.iter().map(String::as_str).collect();
+    if awaited.is_empty() {
+        awaited.push(SUCCESS_SENTINEL);
+    }
     let verdict = loop {
         let now = Instant::now();
         if now >= deadline {
@@ -190,8 +195,8 @@ pub fn run_batch(image: &Image, mut options: BatchOptions) -> Result<Outcome> {
                 if line.contains(FAILURE_SENTINEL) {
                     break Verdict::Failure;
                 }
-                let success = options.until.as_deref().unwrap_or(SUCCESS_SENTINEL);
-                if line.contains(success) {
+                awaited.retain(|text| !line.contains(text));
+                if awaited.is_empty() {
                     break Verdict::Success(started.elapsed());
                 }
             }

@@ -27,10 +27,11 @@ pub struct SimulateArgs {
     /// counts guest instructions, for repeatable in-guest measurements.
     #[arg(long)]
     pub icount: bool,
-    /// End a batch run successfully on the first console line containing
-    /// this text rather than on the system's success sentinel.
+    /// End a batch run successfully once console lines containing each
+    /// given text have appeared, rather than on the system's success
+    /// sentinel (repeatable).
     #[arg(long, value_name = "TEXT")]
-    pub until: Option<String>,
+    pub until: Vec<String>,
 }
 
 pub fn run(workspace: &Path, args: &SimulateArgs) -> Result<ExitCode> {

@@ -14,7 +14,13 @@ fn main(c: Component) -> ! {
         c.symbols().count()
     );
     for s in c.symbols() {
-        log!("  {:?} {} = {:#x} ({} bytes)", s.kind, s.name, s.value, s.size);
+        log!(
+            "  {:?} {} = {:#x} ({} bytes)",
+            s.kind,
+            s.name,
+            s.value,
+            s.size
+        );
     }
     loop {
         match c.wait() {
