@@ -38,10 +38,6 @@ pub const IO_PT_LEVELS: u32 = 3;
 pub const FIRST_IO_DOMAIN: u16 = 33;
 /// The notification badge bit kept for the root task.
 pub const ROOT_BADGE_BIT: u32 = crate::validate::BADGE_BITS;
-/// Ring queue layout (from `paddock-ring`): a 128-byte header then 8-byte
-/// slots; each ring has a free and an active queue.
-pub const RING_QUEUE_HEADER: u64 = 128;
-pub const RING_SLOT_BYTES: u64 = 8;
 
 pub type ObjId = usize;
 
@@ -406,9 +402,15 @@ fn pages(bytes: u64) -> u32 {
     bytes.div_ceil(PAGE_SIZE) as u32
 }
 
-/// Bytes of a ring's two queues, page-rounded.
+/// Bytes of a ring's two queues (active, then free, as `paddock-ring`
+/// lays them out), page-rounded. Validation has checked the slot count;
+/// an impossible one plans no memory.
 pub fn ring_queue_bytes(slots: u64) -> u64 {
-    (2 * (RING_QUEUE_HEADER + RING_SLOT_BYTES * slots)).div_ceil(PAGE_SIZE) * PAGE_SIZE
+    let queue = u32::try_from(slots)
+        .ok()
+        .and_then(paddock_ring::layout::queue_bytes)
+        .unwrap_or(0) as u64;
+    (2 * queue).div_ceil(PAGE_SIZE) * PAGE_SIZE
 }
 
 struct Planner {
