@@ -17,32 +17,13 @@
 use crate::system::System;
 use crate::views::Views;
 use paddock_protocol::DUMP_PREFIX;
-use paddock_spec::{CapKind, CapRecord, RIGHT_GRANT, RIGHT_READ, RIGHT_WRITE};
+use paddock_spec::{CapKind, CapRecord};
 use sel4::CPtr;
 
 /// The kernel's type tag of what `cptr` names (0 when empty), or `None` on
 /// a release kernel.
 fn kernel_type(cptr: CPtr) -> Option<u64> {
     sel4::debug::cap_identify(cptr).ok()
-}
-
-fn kind_name(kind: u8) -> &'static str {
-    match CapKind::from_u8(kind) {
-        Some(CapKind::FaultEndpoint) => "fault-endpoint",
-        Some(CapKind::Notification) => "notification",
-        Some(CapKind::NotificationSend) => "notification-send",
-        Some(CapKind::IrqHandler) => "irq-handler",
-        Some(CapKind::IoPort) => "io-port",
-        _ => "other",
-    }
-}
-
-fn rights_text(r: u8) -> [u8; 3] {
-    [
-        if r & RIGHT_READ != 0 { b'r' } else { b'-' },
-        if r & RIGHT_WRITE != 0 { b'w' } else { b'-' },
-        if r & RIGHT_GRANT != 0 { b'g' } else { b'-' },
-    ]
 }
 
 /// The root task's cap that a component's cap was made from, to compare
@@ -86,11 +67,11 @@ pub fn print(system: &System, views: Option<&Views>) -> u32 {
                 }
                 _ => "unchecked",
             };
-            let rights = rights_text(cap.rights);
+            let rights = paddock_spec::rights_text(cap.rights);
             println!(
                 "{DUMP_PREFIX} cap {name} {} {} rights={} badge={:#x} kernel={verdict}",
                 cap.slot.get(),
-                kind_name(cap.kind),
+                paddock_spec::cap_kind_name(cap.kind),
                 core::str::from_utf8(&rights).unwrap_or("???"),
                 cap.badge.get(),
             );

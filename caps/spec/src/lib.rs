@@ -786,3 +786,35 @@ fn range<T>(all: &[T], r: RangeRef) -> &[T] {
     let end = first.saturating_add(r.count.get() as usize);
     all.get(first..end).unwrap_or(&[])
 }
+
+/// The name a cap kind has in reports and in the root task's runtime dump
+/// (one spelling for both sides, so they can be compared).
+pub fn cap_kind_name(kind: u8) -> &'static str {
+    match CapKind::from_u8(kind) {
+        Some(CapKind::FaultEndpoint) => "fault-endpoint",
+        Some(CapKind::Notification) => "notification",
+        Some(CapKind::NotificationSend) => "notification-send",
+        Some(CapKind::IrqHandler) => "irq-handler",
+        Some(CapKind::IoPort) => "io-port",
+        Some(CapKind::Untyped) => "untyped",
+        Some(CapKind::IrqControl) => "irq-control",
+        Some(CapKind::AsidControl) => "asid-control",
+        Some(CapKind::IoPortControl) => "io-port-control",
+        Some(CapKind::IoSpace) => "io-space",
+        Some(CapKind::Tcb) => "tcb",
+        Some(CapKind::CNode) => "cnode",
+        Some(CapKind::VSpace) => "vspace",
+        Some(CapKind::Frame) => "frame",
+        None => "unknown",
+    }
+}
+
+/// Cap rights as three letters, `r`/`w`/`g` or `-` (grant-reply, absent
+/// in seL4 5.0, is not shown).
+pub fn rights_text(bits: u8) -> [u8; 3] {
+    [
+        if bits & RIGHT_READ != 0 { b'r' } else { b'-' },
+        if bits & RIGHT_WRITE != 0 { b'w' } else { b'-' },
+        if bits & RIGHT_GRANT != 0 { b'g' } else { b'-' },
+    ]
+}

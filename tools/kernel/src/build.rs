@@ -75,6 +75,15 @@ pub fn build(workspace: &Path, config: KernelConfig) -> Result<BuiltKernel> {
     let python = python(workspace);
     let stamp = stamp_text(&pristine, config, &python);
 
+    // Builds of one configuration from several processes (parallel tests,
+    // a second terminal) would write the same files: one at a time.
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let lock_path = dir.join(".lock");
+    let lock = fs::File::create(&lock_path)
+        .with_context(|| format!("creating {}", lock_path.display()))?;
+    lock.lock()
+        .with_context(|| format!("locking {}", lock_path.display()))?;
+
     let cached = fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp)
         && elf.is_file()
         && elf32.is_file();

@@ -24,6 +24,10 @@ pub struct AuditArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Compare a booted system's runtime dump (a captured console log of
+    /// the image) with the plan, instead of reporting the plan.
+    #[arg(long, value_name = "LOG")]
+    pub runtime: Option<PathBuf>,
 }
 
 /// Exit status: 0 when every rule holds, 1 when a rule fails (each failure
@@ -37,6 +41,11 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let plan = plan::plan(&description);
+    if let Some(log) = &args.runtime {
+        let text = std::fs::read_to_string(log)
+            .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", log.display()))?;
+        return Ok(runtime(&plan, &text, &log.display().to_string()));
+    }
     let result = audit::audit(&description, &plan);
     match args.format {
         Format::Text => print!("{}", report::text(&description, &plan, &result)),
@@ -55,4 +64,37 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::from(1))
+}
+
+/// Prints the runtime comparison of a console log with the plan; exit
+/// status 0 when they match, 1 when anything differs.
+pub fn runtime(plan: &paddock_caps::plan::Plan, log: &str, source: &str) -> ExitCode {
+    let dump = match crate::runtime_audit::parse(log) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {source}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = crate::runtime_audit::compare(plan, &dump);
+    for d in &result.differences {
+        eprintln!("error: runtime audit of `{}`: {d}", plan.name);
+    }
+    if result.matches() {
+        println!(
+            "runtime audit of `{}`: {} caps in {} components match the plan ({} checked in the kernel's own view)",
+            plan.name,
+            result.compared,
+            plan.components.len(),
+            result.kernel_checked
+        );
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "runtime audit of `{}`: {} differences from the plan",
+            plan.name,
+            result.differences.len()
+        );
+        ExitCode::from(1)
+    }
 }

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod image;
 pub mod progress;
 pub mod qemu;
+pub mod runtime_audit;
 pub mod simulate;
 
 use anyhow::{Context, Result};
