@@ -142,7 +142,7 @@ fn divisor_for(baud: u32) -> Result<u16, ConfigError> {
     if baud > BASE_BAUD {
         return Err(ConfigError::BaudTooHigh { baud });
     }
-    if BASE_BAUD % baud != 0 {
+    if !BASE_BAUD.is_multiple_of(baud) {
         // The divisors either side of the exact quotient; report the one
         // whose rate is closer.
         let low = BASE_BAUD / baud;
