@@ -6,7 +6,7 @@ use crate::slots::Slots;
 use crate::system::Builder;
 use crate::untyped::Allocator;
 use crate::views::Views;
-use crate::{dump, faults};
+use crate::{dump, faults, pci};
 use paddock_protocol::{BOOTINFO_PREFIX, STARTED_PREFIX, SUCCESS_SENTINEL};
 use sel4::bootinfo::{init_cap, BootInfo};
 
@@ -44,10 +44,26 @@ pub fn main(bootinfo: BootInfo) -> ! {
         Ok(s) => s,
         Err(e) => fail(format_args!("setting up the scratch window: {e}")),
     };
+    let found = match pci::find_all(&spec) {
+        Ok(found) => found,
+        Err(e) => fail(format_args!("{e}")),
+    };
+    for (record, device) in spec.pci.iter().zip(&found) {
+        println!(
+            "paddock: PCI `{}`: {:04x}:{:04x} at {}, BAR0 {:#x} ({:#x} bytes)",
+            spec.str(record.name),
+            device.vendor,
+            device.device,
+            device.bdf,
+            device.bars[0].0,
+            device.bars[0].1
+        );
+    }
     let mut builder = Builder {
         alloc: &mut alloc,
         slots: &mut slots,
         scratch: &mut scratch,
+        pci: &found,
     };
     let mut system = match builder.build(spec, blob) {
         Ok(system) => system,

@@ -24,6 +24,7 @@ mod elf;
 #[cfg(not(test))]
 mod faults;
 mod paging;
+mod pci;
 mod scratch;
 mod slots;
 #[cfg(not(test))]

@@ -9,6 +9,7 @@
 use crate::cell::BootCell;
 use crate::elf::Elf;
 use crate::paging::{Level, Paging, PagingError};
+use crate::pci;
 use crate::scratch::Scratch;
 use crate::slots::{Slots, ROOT_DEPTH};
 use crate::untyped::{AllocError, Allocator};
@@ -78,6 +79,14 @@ pub enum BuildError<'a> {
         component: &'a str,
         what: &'static str,
     },
+    BarMismatch {
+        what: &'a str,
+        bdf: pci::Bdf,
+        bar: usize,
+        size: u64,
+        wanted: u64,
+    },
+    Pci(pci::PciError<'a>),
 }
 
 impl fmt::Display for BuildError<'_> {
@@ -121,6 +130,17 @@ impl fmt::Display for BuildError<'_> {
                     "component `{component}`: {what} is not supported by this root task"
                 )
             }
+            BuildError::BarMismatch {
+                what,
+                bdf,
+                bar,
+                size,
+                wanted,
+            } => write!(
+                f,
+                "`{what}`: BAR {bar} of the device at {bdf} is {size:#x} bytes, the plan maps {wanted:#x}"
+            ),
+            BuildError::Pci(e) => write!(f, "{e}"),
         }
     }
 }
@@ -153,12 +173,15 @@ pub struct Tables {
     pub running: heapless::Vec<Running, MAX_COMPONENTS>,
     /// The root task's copy of each IRQ record's handler (0 until issued).
     pub irq_handlers: heapless::Vec<CPtr, MAX_IRQS>,
+    /// Each PCI record's IOSpace cap (IOMMU systems).
+    pub iospaces: heapless::Vec<CPtr, { pci::MAX_DEVICES }>,
 }
 
 pub static TABLES: BootCell<Tables> = BootCell::new(Tables {
     objects: heapless::Vec::new(),
     running: heapless::Vec::new(),
     irq_handlers: heapless::Vec::new(),
+    iospaces: heapless::Vec::new(),
 });
 
 /// The built system.
@@ -205,6 +228,8 @@ pub struct Builder<'b> {
     pub alloc: &'b mut Allocator,
     pub slots: &'b mut Slots,
     pub scratch: &'b mut Scratch,
+    /// The spec's PCI devices as found on the bus, in spec order.
+    pub pci: &'b [pci::Found],
 }
 
 impl Builder<'_> {
@@ -261,7 +286,9 @@ impl Builder<'_> {
                 stopped: false,
             });
         }
+        self.create_iospaces(&mut system)?;
         self.create_objects(&mut system)?;
+        self.map_io(&mut system)?;
         for (ci, c) in spec.components.iter().enumerate() {
             self.load_program(&mut system, ci)?;
             self.map_regions(&mut system, ci)?;
@@ -327,15 +354,19 @@ impl Builder<'_> {
                     u64::from(count),
                 ),
                 Some(ObjectKind::DeviceFrames) => {
-                    return Err(BuildError::Unsupported {
-                        component: owner_name,
-                        what: "PCI device memory",
-                    })
+                    let first = self.device_frames(system, o, what)?;
+                    self.record(system, first, count)?;
+                    continue;
                 }
-                Some(ObjectKind::IoPageTable) | None => {
+                Some(ObjectKind::IoPageTable) => {
+                    let first = self.io_page_table(system, o, what)?;
+                    self.record(system, first, 1)?;
+                    continue;
+                }
+                None => {
                     return Err(BuildError::Unsupported {
                         component: owner_name,
-                        what: "an IOSpace",
+                        what: "an object kind this root task does not know",
                     })
                 }
             };
@@ -343,17 +374,7 @@ impl Builder<'_> {
                 .alloc
                 .alloc(self.slots, ty, size_bits, object_bits as u8, n)
                 .map_err(alloc_err)?;
-            system
-                .objects
-                .push(ObjectCaps {
-                    first,
-                    count: n as u32,
-                })
-                .map_err(|_| BuildError::TooMany {
-                    what: "objects",
-                    count: spec.objects.len(),
-                    max: MAX_OBJECTS,
-                })?;
+            self.record(system, first, n as u32)?;
             if index == 0 {
                 // The plan lists the shared fault endpoint first.
                 system.fault_endpoint = first;
@@ -389,6 +410,161 @@ impl Builder<'_> {
                     .map_table(Level::PageTable, first, o.base.get())
                     .map_err(paging_err)?,
                 _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn record<'s>(
+        &mut self,
+        system: &mut System<'s>,
+        first: CPtr,
+        count: u32,
+    ) -> Result<(), BuildError<'s>> {
+        let max = system.spec.objects.len();
+        system
+            .objects
+            .push(ObjectCaps { first, count })
+            .map_err(|_| BuildError::TooMany {
+                what: "objects",
+                count: max,
+                max: MAX_OBJECTS,
+            })
+    }
+
+    /// The PCI device of a record index, found at boot.
+    fn found<'s>(&self, index: u32, what: &'s str) -> Result<&pci::Found, BuildError<'s>> {
+        self.pci.get(index as usize).ok_or(BuildError::Unsupported {
+            component: what,
+            what: "a PCI reference outside the spec",
+        })
+    }
+
+    /// Frames over a BAR: `aux` is the PCI record, `aux2` the BAR index.
+    fn device_frames<'s>(
+        &mut self,
+        system: &System<'s>,
+        o: &paddock_spec::ObjectRecord,
+        what: &'s str,
+    ) -> Result<CPtr, BuildError<'s>> {
+        let found = *self.found(o.aux.get(), what)?;
+        let bar = o.aux2.get() as usize;
+        let (paddr, size) = found.bars.get(bar).copied().unwrap_or((0, 0));
+        let wanted = u64::from(o.count.get()) * PAGE;
+        if paddr == 0 || size < wanted || !paddr.is_multiple_of(PAGE) {
+            return Err(BuildError::BarMismatch {
+                what,
+                bdf: found.bdf,
+                bar,
+                size,
+                wanted,
+            });
+        }
+        let _ = system;
+        self.alloc
+            .alloc_device_frames(self.slots, paddr, u64::from(o.count.get()))
+            .map_err(|error| BuildError::Alloc { what, error })
+    }
+
+    /// An IO page table of level `aux2` for PCI record `aux`, mapped into
+    /// that device's IOSpace at `base` (levels come in order, so each map
+    /// installs the next level down).
+    fn io_page_table<'s>(
+        &mut self,
+        system: &System<'s>,
+        o: &paddock_spec::ObjectRecord,
+        what: &'s str,
+    ) -> Result<CPtr, BuildError<'s>> {
+        let Some((ty, bits)) = sel4::iommu::IO_PAGE_TABLE_OBJECT else {
+            return Err(BuildError::Unsupported {
+                component: what,
+                what: "an IO page table on a kernel without IOMMU",
+            });
+        };
+        let iospace =
+            system
+                .iospaces
+                .get(o.aux.get() as usize)
+                .copied()
+                .ok_or(BuildError::Unsupported {
+                    component: what,
+                    what: "an IO page table of an unknown device",
+                })?;
+        let table = self
+            .alloc
+            .alloc(self.slots, ty, 0, bits as u8, 1)
+            .map_err(|error| BuildError::Alloc { what, error })?;
+        sel4::iommu::map_io_page_table(table, iospace, o.base.get()).map_err(|error| {
+            BuildError::Invocation {
+                what: "mapping an IO page table",
+                component: what,
+                error,
+            }
+        })?;
+        Ok(table)
+    }
+
+    /// One IOSpace cap per PCI device, in the device's own VT-d domain.
+    fn create_iospaces<'s>(&mut self, system: &mut System<'s>) -> Result<(), BuildError<'s>> {
+        let spec = system.spec;
+        for (i, record) in spec.pci.iter().enumerate() {
+            let what = spec.str(record.name);
+            let found = *self.found(i as u32, what)?;
+            let fail = |error| BuildError::Invocation {
+                what: "enabling the PCI device",
+                component: what,
+                error,
+            };
+            pci::enable(found.bdf).map_err(fail)?;
+            if !spec.iommu() {
+                let _ = system.iospaces.push(0);
+                continue;
+            }
+            let slot = self.slots.take(1).map_err(|e| BuildError::Alloc {
+                what,
+                error: AllocError::Slots(e),
+            })?;
+            let data = sel4::cap::iospace_data(
+                record.domain.get(),
+                found.bdf.bus,
+                found.bdf.dev,
+                found.bdf.func,
+            );
+            sel4::cnode::mint(
+                Slots::slot(slot),
+                Slots::slot(init_cap::IOSpace),
+                CapRights::ALL,
+                data,
+            )
+            .map_err(|error| BuildError::Invocation {
+                what: "minting the device's IOSpace",
+                component: what,
+                error,
+            })?;
+            let _ = system.iospaces.push(slot);
+        }
+        Ok(())
+    }
+
+    /// Maps the planned DMA frames into each device's IOSpace.
+    fn map_io<'s>(&mut self, system: &mut System<'s>) -> Result<(), BuildError<'s>> {
+        let spec = system.spec;
+        for m in spec.io_mappings {
+            let what = spec
+                .pci
+                .get(m.pci.get() as usize)
+                .map_or("?", |p| spec.str(p.name));
+            let iospace = system.iospaces[m.pci.get() as usize];
+            let caps = system.objects[m.object.get() as usize];
+            for page in 0..m.pages.get().min(caps.count) {
+                let fail = |error| BuildError::Invocation {
+                    what: "mapping a DMA page into the IOSpace",
+                    component: what,
+                    error,
+                };
+                let copy = self.copy_cap(caps.first + u64::from(page)).map_err(fail)?;
+                let iova = m.iova.get() + u64::from(page) * PAGE;
+                sel4::iommu::map_io(copy, iospace, CapRights::READ_WRITE, iova).map_err(fail)?;
             }
         }
         Ok(())
@@ -658,14 +834,31 @@ impl Builder<'_> {
                 },
                 vector,
             ),
-            _ => {
+            Some(IrqKind::Msi) => {
+                let found = *self.found(irq.pci.get(), component)?;
+                let bdf = found.bdf;
+                let issued = sel4::irq::get_msi(
+                    init_cap::IRQControl,
+                    Slots::slot(handler),
+                    bdf.bus.into(),
+                    bdf.dev.into(),
+                    bdf.func.into(),
+                    u64::from(irq.pin.get()),
+                    vector,
+                );
+                if issued.is_ok() {
+                    pci::program_msi(bdf, irq.vector.get(), component).map_err(BuildError::Pci)?;
+                }
+                issued
+            }
+            None => {
                 return Err(BuildError::Unsupported {
                     component,
-                    what: "an MSI",
+                    what: "an IRQ of unknown kind",
                 })
             }
         }
-        .map_err(|e| fail("IRQControl_GetIOAPIC", e))?;
+        .map_err(|e| fail("issuing the IRQ handler", e))?;
         let ntfn = system
             .objects
             .get(irq.notification.get() as usize)

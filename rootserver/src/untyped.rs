@@ -16,6 +16,7 @@ const MAX_UNTYPEDS: usize = sel4::sys::config::MAX_NUM_BOOTINFO_UNTYPED_CAPS;
 #[derive(Clone, Copy, Debug)]
 struct Untyped {
     slot: CPtr,
+    paddr: u64,
     size_bits: u8,
     /// Bytes already handed out, from the untyped's start.
     used: u64,
@@ -40,6 +41,12 @@ pub enum AllocError {
     OutOfMemory {
         bits: u8,
     },
+    /// No device untyped covers these physical pages (or they were handed
+    /// out already).
+    NoDeviceMemory {
+        paddr: u64,
+        pages: u64,
+    },
     Slots(OutOfSlots),
     Retype(sel4::Error),
 }
@@ -50,6 +57,10 @@ impl core::fmt::Display for AllocError {
             AllocError::OutOfMemory { bits } => {
                 write!(f, "out of memory: no untyped has 2^{bits} bytes left")
             }
+            AllocError::NoDeviceMemory { paddr, pages } => write!(
+                f,
+                "no device memory available at {paddr:#x} ({pages} pages)"
+            ),
             AllocError::Slots(s) => write!(
                 f,
                 "out of root CNode slots: wanted {}, {} left",
@@ -68,6 +79,8 @@ impl From<OutOfSlots> for AllocError {
 
 pub struct Allocator {
     untypeds: heapless::Vec<Untyped, MAX_UNTYPEDS>,
+    /// Device memory (MMIO), handed out only at the addresses asked for.
+    devices: heapless::Vec<Untyped, MAX_UNTYPEDS>,
     /// Bytes of RAM handed out, for the boot report.
     pub allocated: u64,
 }
@@ -75,18 +88,22 @@ pub struct Allocator {
 impl Allocator {
     /// Takes every RAM untyped of the bootinfo, smallest first.
     pub fn new(bi: &BootInfo) -> Allocator {
-        let mut untypeds: heapless::Vec<Untyped, MAX_UNTYPEDS> = bi
-            .untypeds()
-            .filter(|u| !u.is_device)
-            .map(|u| Untyped {
-                slot: u.slot,
-                size_bits: u.size_bits,
-                used: 0,
-            })
-            .collect();
+        let of_kind = |device: bool| -> heapless::Vec<Untyped, MAX_UNTYPEDS> {
+            bi.untypeds()
+                .filter(|u| u.is_device == device)
+                .map(|u| Untyped {
+                    slot: u.slot,
+                    paddr: u.paddr,
+                    size_bits: u.size_bits,
+                    used: 0,
+                })
+                .collect()
+        };
+        let mut untypeds = of_kind(false);
         untypeds.sort_unstable_by_key(|u| u.size_bits);
         Allocator {
             untypeds,
+            devices: of_kind(true),
             allocated: 0,
         }
     }
@@ -133,6 +150,81 @@ impl Allocator {
             self.allocated += n << object_bits;
             done += n;
         }
+        Ok(first)
+    }
+}
+
+impl Allocator {
+    /// Frames for the `pages` device pages at physical address `paddr`
+    /// (a BAR), in consecutive new slots; returns the first.
+    ///
+    /// Retype hands out an untyped's memory in address order, so the
+    /// device untyped covering `paddr` is first advanced to it with filler
+    /// untypeds (into slots of their own, never used), each as large as
+    /// alignment allows.
+    pub fn alloc_device_frames(
+        &mut self,
+        slots: &mut Slots,
+        paddr: u64,
+        pages: u64,
+    ) -> Result<CPtr, AllocError> {
+        let page_bits = sel4::sys::constants::PageBits as u8;
+        let missing = AllocError::NoDeviceMemory { paddr, pages };
+        let bytes = pages.checked_mul(1 << page_bits).ok_or(missing)?;
+        let i = self
+            .devices
+            .iter()
+            .position(|u| {
+                u.paddr <= paddr
+                    && paddr
+                        .checked_add(bytes)
+                        .is_some_and(|end| end <= u.paddr + u.size())
+            })
+            .ok_or(missing)?;
+        let target = paddr - self.devices[i].paddr;
+        if self.devices[i].used > target || !target.is_multiple_of(1 << page_bits) {
+            return Err(missing);
+        }
+        let min_bits = sel4::sys::constants::MinUntypedBits as u32;
+        while self.devices[i].used < target {
+            let used = self.devices[i].used;
+            // The largest block aligned at `used` that does not pass `target`.
+            let align = if used == 0 { 63 } else { used.trailing_zeros() };
+            let fits = 63 - (target - used).leading_zeros();
+            let bits = align.min(fits).max(min_bits) as u8;
+            let filler = slots.take(1)?;
+            sel4::untyped::retype(
+                self.devices[i].slot,
+                sel4::sys::object_type::UntypedObject,
+                bits.into(),
+                sel4::bootinfo::init_cap::InitThreadCNode,
+                0,
+                0,
+                filler,
+                1,
+            )
+            .map_err(AllocError::Retype)?;
+            self.devices[i].used = used + (1 << bits);
+        }
+        let first = slots.take(pages)?;
+        let max_batch = sel4::sys::constants::UntypedRetypeMaxObjects as u64;
+        let mut done = 0;
+        while done < pages {
+            let n = (pages - done).min(max_batch);
+            sel4::untyped::retype(
+                self.devices[i].slot,
+                sel4::sys::object_type::X86_4K,
+                0,
+                sel4::bootinfo::init_cap::InitThreadCNode,
+                0,
+                0,
+                first + done,
+                n,
+            )
+            .map_err(AllocError::Retype)?;
+            done += n;
+        }
+        self.devices[i].used = target + bytes;
         Ok(first)
     }
 }

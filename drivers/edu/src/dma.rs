@@ -1,7 +1,7 @@
 //! DMA requests, checked before any register is written.
 
 use crate::error::Error;
-use crate::regs::{dma, DMA_BUFFER, DMA_BUFFER_SIZE};
+use crate::regs::{dma, DMA_BUFFER, DMA_USABLE};
 
 /// The device's default DMA mask: QEMU's `edu` addresses 28 bits (256 MiB)
 /// unless started with `dma_mask=`.
@@ -30,8 +30,8 @@ pub struct DmaRequest {
 
 impl DmaRequest {
     /// A transfer of `len` bytes between bus address `iova` and
-    /// `device_offset` in the device buffer. `len` is 1..=4096 and the
-    /// device range must lie inside the buffer.
+    /// `device_offset` in the device buffer. `len` is 1..=4095 and the
+    /// device range must lie inside the usable buffer ([`DMA_USABLE`]).
     pub fn new(
         direction: Direction,
         iova: u64,
@@ -41,12 +41,12 @@ impl DmaRequest {
         if len == 0 {
             return Err(Error::EmptyTransfer);
         }
-        if len > DMA_BUFFER_SIZE {
+        if len > DMA_USABLE {
             return Err(Error::TooLong { len });
         }
         if device_offset
             .checked_add(len)
-            .is_none_or(|end| end > DMA_BUFFER_SIZE)
+            .is_none_or(|end| end > DMA_USABLE)
         {
             return Err(Error::OutsideDeviceBuffer {
                 offset: device_offset,

@@ -48,6 +48,12 @@ pub const DMA_COMMAND: Reg64 = Reg64(0x98);
 pub const DMA_BUFFER: u64 = 0x40000;
 /// Size of the device's DMA buffer.
 pub const DMA_BUFFER_SIZE: u32 = 4096;
+/// The longest transfer the device accepts, and the end of the buffer a
+/// transfer may reach. QEMU 7.2's edu checks a transfer's end exclusively,
+/// so one that reaches the buffer's last byte stops the whole machine with
+/// "hardware error: EDU: DMA range ... out of bounds"; the last byte is
+/// therefore never used.
+pub const DMA_USABLE: u32 = DMA_BUFFER_SIZE - 1;
 
 /// The low byte of [`IDENTIFICATION`].
 pub const MAGIC: u32 = 0xed;

@@ -84,6 +84,18 @@ fn out_of_bounds_requests_are_rejected_before_touching_the_device() {
         DmaRequest::new(Direction::ToDevice, 0, 0, 4097),
         Err(Error::TooLong { len: 4097 })
     );
+    // QEMU stops the machine on a transfer reaching the buffer's last byte.
+    assert_eq!(
+        DmaRequest::new(Direction::ToDevice, 0, 0, 4096),
+        Err(Error::TooLong { len: 4096 })
+    );
+    assert_eq!(
+        DmaRequest::new(Direction::ToHost, 0, 4095, 1),
+        Err(Error::OutsideDeviceBuffer {
+            offset: 4095,
+            len: 1
+        })
+    );
     assert_eq!(
         DmaRequest::new(Direction::ToHost, 0, 4000, 200),
         Err(Error::OutsideDeviceBuffer {
@@ -105,8 +117,8 @@ fn out_of_bounds_requests_are_rejected_before_touching_the_device() {
             len: 100
         })
     );
-    assert!(DmaRequest::new(Direction::ToHost, 0, 0, 4096).is_ok());
-    assert!(DmaRequest::new(Direction::ToHost, 0, 4095, 1).is_ok());
+    assert!(DmaRequest::new(Direction::ToHost, 0, 0, 4095).is_ok());
+    assert!(DmaRequest::new(Direction::ToHost, 0, 4094, 1).is_ok());
 
     // Beyond the 28-bit mask: refused without a single access.
     let mut edu = probed();

@@ -108,6 +108,21 @@ impl Component {
             })
     }
 
+    /// The bus address range (IOVA) of DMA window `name`, as the device
+    /// sees it through the IOMMU.
+    pub fn iova<'n>(&self, name: &'n str) -> Result<Region, Missing<'n>> {
+        self.info
+            .find(SymbolKind::Iova, name)
+            .map(|s| Region {
+                vaddr: s.value,
+                size: s.size,
+            })
+            .ok_or(Missing {
+                kind: SymbolKind::Iova,
+                name,
+            })
+    }
+
     /// The notification badge bit of channel or IRQ `name`, as a mask.
     pub fn badge_bit<'n>(&self, name: &'n str) -> Result<u64, Missing<'n>> {
         self.info

@@ -33,3 +33,19 @@ pub fn map_io(frame: CPtr, iospace: CPtr, rights: CapRights, iova: Word) -> Resu
         Err(crate::Error::ILLEGAL_OPERATION)
     }
 }
+
+/// The IO page table object type and its size in bits, on IOMMU kernels
+/// (the type does not exist elsewhere).
+pub const IO_PAGE_TABLE_OBJECT: Option<(Word, usize)> = {
+    #[cfg(sel4_iommu)]
+    {
+        Some((
+            crate::sys::object_type::X86_IOPageTableObject,
+            crate::sys::constants::IOPageTableBits,
+        ))
+    }
+    #[cfg(not(sel4_iommu))]
+    {
+        None
+    }
+};

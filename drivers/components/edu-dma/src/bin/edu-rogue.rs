@@ -1,0 +1,81 @@
+//! `edu-rogue`: an edu driver gone bad. It holds exactly what the honest
+//! driver holds, and uses the device's DMA engine to write outside its
+//! declared windows: just past the client's data window, and at bus
+//! address 0 (physical page 0 on a machine without an IOMMU). VT-d must
+//! block both; the kernel reports the DMA faults. It then answers every
+//! request as refused, so the client can check its memory.
+#![no_std]
+#![no_main]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use paddock_edu::{Direction, DmaRequest, Edu, Mmio};
+#[path = "../shared.rs"]
+#[allow(dead_code)] // the copy protocol is the honest driver's
+mod shared;
+
+use paddock_ring::queue::Descriptor;
+use paddock_runtime::sel4;
+use paddock_runtime::{entry, log, Component};
+use shared::{BarMmio, DriverRings};
+
+entry!(main);
+
+/// What the rogue writes: recognisable if it ever lands.
+const POISON: u32 = 0xdead_beef;
+
+fn main(c: Component) -> ! {
+    let bar = c.region("edu.bar0").unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: the root task mapped BAR 0 uncached here, for this component.
+    let mmio = unsafe { BarMmio::new(bar.vaddr as *mut u8, bar.size as usize) };
+    let mut edu = Edu::new(mmio);
+    if let Err(e) = edu.probe() {
+        panic!("edu probe: {e:?}");
+    }
+    let window = c.iova("dma.edu.data").unwrap_or_else(|e| panic!("{e}"));
+    let irq = c.slot("irq.dma-done").unwrap_or_else(|e| panic!("{e}"));
+    let irq_bit = c
+        .badge_bit("irq.dma-done")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let client = c.slot("ring.completions").unwrap_or_else(|e| panic!("{e}"));
+    let mut rings = DriverRings::attach(&c).unwrap_or_else(|e| panic!("{e}"));
+
+    // Fill the device's buffer with poison, through its registers.
+    for word in 0..1024 {
+        edu.mmio_mut().write32(0x40000 + 4 * word, POISON);
+    }
+    for target in [window.vaddr + window.size, 0] {
+        log!("DMA of 4095 poisoned bytes to bus address {target:#x}, outside its windows");
+        let request =
+            DmaRequest::new(Direction::ToHost, target, 0, 4095).unwrap_or_else(|e| panic!("{e:?}"));
+        if let Err(e) = edu.start_dma(request) {
+            log!("the device refused: {e:?}");
+            continue;
+        }
+        loop {
+            if c.wait().unwrap_or(0) & irq_bit != 0 {
+                let done = edu.handle_interrupt().dma_done;
+                let _ = sel4::irq::ack(irq);
+                if done.is_some() {
+                    break;
+                }
+            }
+        }
+        log!("the device reports the transfer to {target:#x} complete");
+    }
+    log!("attacks done; refusing every request");
+    loop {
+        while let Some(d) = rings.requests.pop().unwrap_or_else(|e| panic!("{e:?}")) {
+            let _ = rings.completions.push(Descriptor {
+                offset: d.offset,
+                len: 0,
+            });
+        }
+        if rings.completions.publish().is_needed() {
+            sel4::syscall::signal(client);
+        }
+        rings.requests.release();
+        if let Ok(paddock_ring::Idle::Sleep) = rings.requests.request_signal() {
+            let _ = c.wait();
+        }
+    }
+}
