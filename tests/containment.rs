@@ -8,10 +8,15 @@ use std::time::Duration;
 
 const STOPPED: &str = "paddock: stopped `rogue`: its restart limit is reached";
 const WITNESS: &str = "[witness] signalled: badge bits";
+const SEEN_GENERATION: &str = "[witness]   `rogue` is at generation 2";
 
 fn containment_log() -> String {
-    let outcome = boot_until("containment", Duration::from_secs(90), &[STOPPED, WITNESS])
-        .unwrap_or_else(|e| panic!("building containment: {e:#}"));
+    let outcome = boot_until(
+        "containment",
+        Duration::from_secs(90),
+        &[STOPPED, WITNESS, SEEN_GENERATION],
+    )
+    .unwrap_or_else(|e| panic!("building containment: {e:#}"));
     assert!(
         matches!(outcome.verdict, Verdict::Success(_)),
         "containment ended with {:?}; console:\n{}",
@@ -110,6 +115,11 @@ fn a_rogue_component_is_contained_and_the_system_keeps_running() {
     );
     assert!(log.contains(STOPPED), "{log}");
 
+    // Peers can read a component's restart generation.
+    assert!(
+        log.contains(SEEN_GENERATION),
+        "the witness did not see the rogue's generation:\n{log}"
+    );
     // The witness ran before, and still runs after the rogue's faults.
     let restarted_at = log
         .find("paddock: restarted `rogue` (generation 2)")

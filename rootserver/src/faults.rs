@@ -240,6 +240,8 @@ fn restart<'s>(
         generation,
     )?;
     system.running[ci].generation = generation;
+    system::set_generation(scratch, system, ci, generation)
+        .map_err(|error| system::BuildError::Info { component, error })?;
     system::write_start_registers(system, ci).map_err(invocation("resetting registers"))?;
     sel4::tcb::resume(tcb(system, ci)).map_err(invocation("resuming"))
 }

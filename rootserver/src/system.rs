@@ -190,6 +190,8 @@ pub struct System<'s> {
     pub blob: Blob<'s>,
     /// The root task's cap to the fault endpoint (unbadged: it receives).
     pub fault_endpoint: CPtr,
+    /// The status page every component maps read-only (original cap).
+    pub status_frame: CPtr,
     pub tables: &'static mut Tables,
 }
 
@@ -263,6 +265,7 @@ impl Builder<'_> {
             spec,
             blob,
             fault_endpoint: 0,
+            status_frame: 0,
             tables,
         };
         if spec.irqs.len() > MAX_IRQS {
@@ -289,6 +292,7 @@ impl Builder<'_> {
         self.create_iospaces(&mut system)?;
         self.create_objects(&mut system)?;
         self.map_io(&mut system)?;
+        self.create_status_page(&mut system)?;
         for (ci, c) in spec.components.iter().enumerate() {
             self.load_program(&mut system, ci)?;
             self.map_regions(&mut system, ci)?;
@@ -604,6 +608,32 @@ impl Builder<'_> {
             .map_err(invocation)
     }
 
+    /// The status page: every component's name at generation 0.
+    fn create_status_page<'s>(&mut self, system: &mut System<'s>) -> Result<(), BuildError<'s>> {
+        let spec = system.spec;
+        let frame = self
+            .alloc
+            .alloc(
+                self.slots,
+                object_type::X86_4K,
+                0,
+                constants::PageBits as u8,
+                1,
+            )
+            .map_err(|error| BuildError::Alloc {
+                what: "the status page",
+                error,
+            })?;
+        system.status_frame = frame;
+        for (ci, c) in spec.components.iter().enumerate() {
+            set_generation(self.scratch, system, ci, 0).map_err(|error| BuildError::Info {
+                component: name_of(&spec, c),
+                error,
+            })?;
+        }
+        Ok(())
+    }
+
     /// Loads the component's program, and its info page.
     fn load_program<'s>(
         &mut self,
@@ -695,6 +725,15 @@ impl Builder<'_> {
             component,
             info,
             INFO_VADDR,
+            CapRights::READ,
+            Cacheability::WriteBack,
+        )?;
+        let status = system.status_frame;
+        self.map_page(
+            &mut system.running[ci],
+            component,
+            status,
+            abi::STATUS_VADDR,
             CapRights::READ,
             Cacheability::WriteBack,
         )
@@ -976,6 +1015,21 @@ pub fn write_info_page<'s>(
             error,
         })?;
     written.map_err(|error| BuildError::Info { component, error })
+}
+
+/// Records component `ci`'s restart generation on the status page.
+pub fn set_generation(
+    scratch: &mut Scratch,
+    system: &System,
+    ci: usize,
+    generation: u64,
+) -> Result<(), abi::InfoError> {
+    let name = name_of(&system.spec, &system.spec.components[ci]);
+    scratch
+        .with_frame(system.status_frame, |page| {
+            abi::write_status_entry(page, ci, name, generation)
+        })
+        .unwrap_or(Err(abi::InfoError::TooShort))
 }
 
 /// Purposes whose memory a restart wipes: the component's private state.

@@ -73,6 +73,21 @@ impl Component {
         self.info.name()
     }
 
+    /// How many times the root task has restarted component `peer` (as of
+    /// now), if the system has one of that name.
+    pub fn generation_of(&self, peer: &str) -> Option<u64> {
+        // SAFETY: the root task maps the status page read-only at
+        // STATUS_VADDR in every component for its lifetime; it only ever
+        // rewrites whole words, and every read is bounds-checked.
+        let page = unsafe {
+            core::slice::from_raw_parts(
+                paddock_protocol::component::STATUS_VADDR as *const u8,
+                paddock_protocol::component::INFO_SIZE,
+            )
+        };
+        paddock_protocol::component::status_generation(page, peer)
+    }
+
     /// The radix of this component's CNode (its slots are `0..1 << bits`).
     pub fn cnode_bits(&self) -> u8 {
         self.info.cnode_bits()

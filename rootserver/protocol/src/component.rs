@@ -22,6 +22,58 @@
 //!                                  value u64, size u64, name [u8; 40] }
 //! ```
 
+/// Where the system status page is mapped, read-only, in every component:
+/// each component's name and restart generation, kept current by the root
+/// task, so peers can tell that a component restarted (and re-attach to
+/// what it shares with them).
+///
+/// Layout: count u32, reserved u32, then count x { name length u8,
+/// reserved [u8; 7], generation u64, name [u8; 32] } (48 bytes each).
+pub const STATUS_VADDR: u64 = 0x3f_e000;
+const STATUS_HEADER: usize = 8;
+const STATUS_ENTRY: usize = 48;
+/// Components one status page can list.
+pub const MAX_STATUS_ENTRIES: usize = (INFO_SIZE - STATUS_HEADER) / STATUS_ENTRY;
+
+/// Writes entry `index` of a status page (and raises its count to cover
+/// it). Names longer than [`NAME_LEN`] or indices past the page are
+/// refused.
+pub fn write_status_entry(
+    page: &mut [u8],
+    index: usize,
+    name: &str,
+    generation: u64,
+) -> Result<(), InfoError> {
+    if index >= MAX_STATUS_ENTRIES || page.len() < INFO_SIZE {
+        return Err(InfoError::TooManySymbols(index + 1));
+    }
+    if name.len() > NAME_LEN {
+        return Err(InfoError::NameTooLong);
+    }
+    let at = STATUS_HEADER + index * STATUS_ENTRY;
+    page[at] = name.len() as u8;
+    put(page, at + 8, &generation.to_le_bytes());
+    page[at + 16..at + 16 + NAME_LEN].fill(0);
+    put(page, at + 16, name.as_bytes());
+    let count = (u32_at(page, 0) as usize).max(index + 1);
+    put(page, 0, &(count as u32).to_le_bytes());
+    Ok(())
+}
+
+/// The restart generation of component `name` on a status page, if it is
+/// listed. Malformed entries are skipped, never trusted.
+pub fn status_generation(page: &[u8], name: &str) -> Option<u64> {
+    if page.len() < INFO_SIZE {
+        return None;
+    }
+    let count = (u32_at(page, 0) as usize).min(MAX_STATUS_ENTRIES);
+    (0..count).find_map(|i| {
+        let at = STATUS_HEADER + i * STATUS_ENTRY;
+        let len = usize::from(page[at]).min(NAME_LEN);
+        (&page[at + 16..at + 16 + len] == name.as_bytes()).then(|| u64_at(page, at + 8))
+    })
+}
+
 /// Where the info page is mapped in every component.
 pub const INFO_VADDR: u64 = 0x3f_f000;
 pub const INFO_SIZE: usize = 4096;
@@ -243,6 +295,22 @@ impl<'a> Info<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_pages() {
+        let mut page = [0u8; INFO_SIZE];
+        write_status_entry(&mut page, 0, "serial", 0).unwrap();
+        write_status_entry(&mut page, 1, "client", 4).unwrap();
+        write_status_entry(&mut page, 0, "serial", 2).unwrap();
+        assert_eq!(status_generation(&page, "serial"), Some(2));
+        assert_eq!(status_generation(&page, "client"), Some(4));
+        assert_eq!(status_generation(&page, "other"), None);
+        assert!(write_status_entry(&mut page, MAX_STATUS_ENTRIES, "x", 0).is_err());
+        // A hostile count and name length stay within the page.
+        page[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        page[STATUS_HEADER] = 255;
+        assert_eq!(status_generation(&page, "serial"), None);
+    }
 
     #[test]
     fn round_trip_and_hostile_pages() {

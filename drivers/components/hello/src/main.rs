@@ -7,6 +7,10 @@ use paddock_runtime::{entry, log, Component};
 
 entry!(main);
 
+/// Components whose restart generation is reported on each signal, when the
+/// system has them.
+const PEERS_TO_REPORT: [&str; 3] = ["rogue", "alpha", "beta"];
+
 fn main(c: Component) -> ! {
     log!(
         "started, generation {}, {} symbols",
@@ -24,7 +28,14 @@ fn main(c: Component) -> ! {
     }
     loop {
         match c.wait() {
-            Ok(bits) => log!("signalled: badge bits {bits:#x}"),
+            Ok(bits) => {
+                log!("signalled: badge bits {bits:#x}");
+                for peer in PEERS_TO_REPORT {
+                    if let Some(g) = c.generation_of(peer) {
+                        log!("  `{peer}` is at generation {g}");
+                    }
+                }
+            }
             Err(e) => panic!("{e}"),
         }
     }
