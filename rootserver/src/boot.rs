@@ -12,6 +12,7 @@ use sel4::bootinfo::{init_cap, BootInfo};
 
 /// Entered from `start` on the root task's own stack.
 pub fn main(bootinfo: BootInfo) -> ! {
+    let started = tsc();
     // SAFETY: the kernel maps the root task's IPC buffer at the address the
     // bootinfo gives, for the task's lifetime; only this thread uses it.
     unsafe { sel4::ipc::set_ipc_buffer(bootinfo.ipc_buffer()) };
@@ -95,9 +96,13 @@ pub fn main(bootinfo: BootInfo) -> ! {
             fail(format_args!("starting `{}`: {e}", spec.str(c.name)));
         }
     }
+    let ticks = tsc().wrapping_sub(started);
+    let mhz = bootinfo.tsc_mhz().max(1);
     println!(
-        "{STARTED_PREFIX} {} ({} KiB of kernel objects, {} root slots left)",
+        "{STARTED_PREFIX} {} in {} us since the root task started ({} TSC ticks; {} KiB of kernel objects, {} root slots left)",
         spec.components.len(),
+        ticks / mhz,
+        ticks,
         alloc.allocated >> 10,
         slots.left()
     );
@@ -177,4 +182,12 @@ fn boot_blob() -> &'static [u8] {
         let end = core::ptr::addr_of!(_binary_blob_bin_end);
         core::slice::from_raw_parts(start, end as usize - start as usize)
     }
+}
+
+/// The time-stamp counter: wall time under TCG, guest instructions under
+/// `-icount` (the basis of repeatable in-guest measurements).
+fn tsc() -> u64 {
+    // SAFETY: rdtsc reads a counter; it has no memory effects and is
+    // available on every x86_64 CPU the kernel supports.
+    unsafe { core::arch::x86_64::_rdtsc() }
 }
