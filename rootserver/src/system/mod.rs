@@ -1,0 +1,401 @@
+//! Turning the spec into running components.
+//!
+//! The root task makes no policy decisions here: it creates the objects the
+//! spec lists, in its order, maps what it says where it says, and puts each
+//! cap in the slot it names. What the spec cannot know (the programs' ELF
+//! segments, the info page) follows the component ABI in
+//! `paddock_protocol::component`.
+
+mod cspace;
+mod objects;
+mod program;
+
+// For the fault handler, which restarts components (absent from host tests).
+#[cfg_attr(test, allow(unused_imports))]
+pub use program::{fill_program_page, set_generation, write_info_page};
+
+use crate::cell::BootCell;
+use crate::elf::Elf;
+use crate::paging::{Level, Paging, PagingError};
+use crate::pci;
+use crate::scratch::Scratch;
+use crate::slots::{Slots, ROOT_DEPTH};
+use crate::untyped::{AllocError, Allocator};
+use core::fmt;
+use paddock_protocol::blob::Blob;
+use paddock_protocol::component::{self as abi, INFO_VADDR};
+use paddock_spec::{
+    CapKind, ComponentRecord, IrqKind, MapPurpose, ObjectKind, Spec, SymbolKind, MAP_READ,
+    MAP_WRITE, NONE, RIGHT_GRANT, RIGHT_READ, RIGHT_WRITE,
+};
+use sel4::bootinfo::init_cap;
+use sel4::cnode::Slot;
+use sel4::sys::{constants, object_type};
+use sel4::tcb::UserContext;
+use sel4::vspace::Cacheability;
+use sel4::{CPtr, CapRights, Word};
+
+/// Components one system may hold.
+pub const MAX_COMPONENTS: usize = 64;
+/// Kernel objects one system may list.
+pub const MAX_OBJECTS: usize = 4096;
+/// IRQs one system may bind (the kernel has 108 vectors).
+pub const MAX_IRQS: usize = 108;
+/// ELF pages one component may load.
+const MAX_ELF_PAGES: usize = 256;
+const PAGE: u64 = 4096;
+
+/// Why the system could not be built. Every variant names the component
+/// (or object) it concerns, so the message says where to look.
+#[derive(Debug)]
+pub enum BuildError<'a> {
+    TooMany {
+        what: &'static str,
+        count: usize,
+        max: usize,
+    },
+    Alloc {
+        what: &'a str,
+        error: AllocError,
+    },
+    Paging {
+        component: &'a str,
+        error: PagingError,
+    },
+    Invocation {
+        what: &'static str,
+        component: &'a str,
+        error: sel4::Error,
+    },
+    MissingProgram {
+        component: &'a str,
+        program: &'a str,
+    },
+    BadProgram {
+        component: &'a str,
+        error: crate::elf::ElfError,
+    },
+    ProgramOverlaps {
+        component: &'a str,
+        vaddr: Word,
+    },
+    Info {
+        component: &'a str,
+        error: abi::InfoError,
+    },
+    Unsupported {
+        component: &'a str,
+        what: &'static str,
+    },
+    BarMismatch {
+        what: &'a str,
+        bdf: pci::Bdf,
+        bar: usize,
+        size: u64,
+        wanted: u64,
+    },
+    Pci(pci::PciError<'a>),
+}
+
+impl fmt::Display for BuildError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::TooMany { what, count, max } => {
+                write!(f, "the spec has {count} {what}, this root task holds {max}")
+            }
+            BuildError::Alloc { what, error } => write!(f, "creating `{what}`: {error}"),
+            BuildError::Paging { component, error } => {
+                write!(f, "component `{component}`: {error}")
+            }
+            BuildError::Invocation {
+                what,
+                component,
+                error,
+            } => {
+                write!(f, "component `{component}`: {what} failed: {error}")
+            }
+            BuildError::MissingProgram { component, program } => write!(
+                f,
+                "component `{component}`: program `{program}` is not in the boot blob"
+            ),
+            BuildError::BadProgram { component, error } => {
+                write!(
+                    f,
+                    "component `{component}`: its program is unusable: {error}"
+                )
+            }
+            BuildError::ProgramOverlaps { component, vaddr } => write!(
+                f,
+                "component `{component}`: its program has two segments in the page at {vaddr:#x}, \
+                 or one on the info page or among the planned regions"
+            ),
+            BuildError::Info { component, error } => {
+                write!(f, "component `{component}`: info page: {error}")
+            }
+            BuildError::Unsupported { component, what } => {
+                write!(
+                    f,
+                    "component `{component}`: {what} is not supported by this root task"
+                )
+            }
+            BuildError::BarMismatch {
+                what,
+                bdf,
+                bar,
+                size,
+                wanted,
+            } => write!(
+                f,
+                "`{what}`: BAR {bar} of the device at {bdf} is {size:#x} bytes, the plan maps {wanted:#x}"
+            ),
+            BuildError::Pci(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Where a spec object's caps are in the root CNode.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ObjectCaps {
+    pub first: CPtr,
+    pub count: u32,
+}
+
+/// What the root task keeps of each component to serve its faults and
+/// restart it.
+pub struct Running {
+    pub paging: Paging,
+    pub entry: u64,
+    /// Frames holding the program, by the page's vaddr (original caps,
+    /// never mapped in the component; a copy is).
+    pub program_frames: heapless::Vec<(Word, CPtr), MAX_ELF_PAGES>,
+    pub info_frame: CPtr,
+    pub generation: u64,
+    /// Set once the component has been stopped for good.
+    pub stopped: bool,
+}
+
+/// The per-object and per-component state of a built system: large, so it
+/// lives in a static (see `TABLES`), not on the root task's stack.
+pub struct Tables {
+    pub objects: heapless::Vec<ObjectCaps, MAX_OBJECTS>,
+    pub running: heapless::Vec<Running, MAX_COMPONENTS>,
+    /// The root task's copy of each IRQ record's handler (0 until issued).
+    pub irq_handlers: heapless::Vec<CPtr, MAX_IRQS>,
+    /// Each PCI record's IOSpace cap (IOMMU systems).
+    pub iospaces: heapless::Vec<CPtr, { pci::MAX_DEVICES }>,
+}
+
+pub static TABLES: BootCell<Tables> = BootCell::new(Tables {
+    objects: heapless::Vec::new(),
+    running: heapless::Vec::new(),
+    irq_handlers: heapless::Vec::new(),
+    iospaces: heapless::Vec::new(),
+});
+
+/// The built system.
+pub struct System<'s> {
+    pub spec: Spec<'s>,
+    pub blob: Blob<'s>,
+    /// The root task's cap to the fault endpoint (unbadged: it receives).
+    pub fault_endpoint: CPtr,
+    /// The status page every component maps read-only (original cap).
+    pub status_frame: CPtr,
+    pub tables: &'static mut Tables,
+}
+
+impl core::ops::Deref for System<'_> {
+    type Target = Tables;
+    fn deref(&self) -> &Tables {
+        self.tables
+    }
+}
+
+impl core::ops::DerefMut for System<'_> {
+    fn deref_mut(&mut self) -> &mut Tables {
+        self.tables
+    }
+}
+
+/// Converts the spec's cap rights to the kernel's.
+pub fn cap_rights(bits: u8) -> CapRights {
+    CapRights::new(
+        bits & RIGHT_READ != 0,
+        bits & RIGHT_WRITE != 0,
+        bits & RIGHT_GRANT != 0,
+    )
+}
+
+pub(super) fn page_rights(bits: u8) -> CapRights {
+    CapRights::new(bits & MAP_READ != 0, bits & MAP_WRITE != 0, false)
+}
+
+/// Looks up a name in the string table for messages.
+pub(super) fn name_of<'s>(spec: &Spec<'s>, c: &ComponentRecord) -> &'s str {
+    spec.str(c.name)
+}
+
+pub struct Builder<'b> {
+    pub alloc: &'b mut Allocator,
+    pub slots: &'b mut Slots,
+    pub scratch: &'b mut Scratch,
+    /// The spec's PCI devices as found on the bus, in spec order.
+    pub pci: &'b [pci::Found],
+}
+
+impl Builder<'_> {
+    /// Creates every object, loads every program, fills every CSpace and
+    /// address space; leaves the components configured but not running.
+    pub fn build<'s>(
+        &mut self,
+        spec: Spec<'s>,
+        blob: Blob<'s>,
+    ) -> Result<System<'s>, BuildError<'s>> {
+        if spec.components.len() > MAX_COMPONENTS {
+            return Err(BuildError::TooMany {
+                what: "components",
+                count: spec.components.len(),
+                max: MAX_COMPONENTS,
+            });
+        }
+        if spec.objects.len() > MAX_OBJECTS {
+            return Err(BuildError::TooMany {
+                what: "objects",
+                count: spec.objects.len(),
+                max: MAX_OBJECTS,
+            });
+        }
+        let tables = TABLES.take().ok_or(BuildError::TooMany {
+            what: "systems",
+            count: 2,
+            max: 1,
+        })?;
+        let mut system = System {
+            spec,
+            blob,
+            fault_endpoint: 0,
+            status_frame: 0,
+            tables,
+        };
+        if spec.irqs.len() > MAX_IRQS {
+            return Err(BuildError::TooMany {
+                what: "IRQs",
+                count: spec.irqs.len(),
+                max: MAX_IRQS,
+            });
+        }
+        for _ in spec.irqs {
+            let _ = system.irq_handlers.push(0);
+        }
+        for _ in spec.components {
+            // Cannot fail: the count was checked against the capacity.
+            let _ = system.running.push(Running {
+                paging: Paging::new(0),
+                entry: 0,
+                program_frames: heapless::Vec::new(),
+                info_frame: 0,
+                generation: 0,
+                stopped: false,
+            });
+        }
+        self.create_iospaces(&mut system)?;
+        self.create_objects(&mut system)?;
+        self.map_io(&mut system)?;
+        self.create_status_page(&mut system)?;
+        for (ci, c) in spec.components.iter().enumerate() {
+            self.load_program(&mut system, ci)?;
+            self.map_regions(&mut system, ci)?;
+            self.fill_cspace(&mut system, ci)?;
+            self.configure_thread(&system, ci)
+                .map_err(|error| BuildError::Invocation {
+                    what: "configuring the thread",
+                    component: name_of(&spec, c),
+                    error,
+                })?;
+        }
+        Ok(system)
+    }
+
+    pub(super) fn record<'s>(
+        &mut self,
+        system: &mut System<'s>,
+        first: CPtr,
+        count: u32,
+    ) -> Result<(), BuildError<'s>> {
+        let max = system.spec.objects.len();
+        system
+            .objects
+            .push(ObjectCaps { first, count })
+            .map_err(|_| BuildError::TooMany {
+                what: "objects",
+                count: max,
+                max: MAX_OBJECTS,
+            })
+    }
+
+    /// The PCI device of a record index, found at boot.
+    pub(super) fn found<'s>(
+        &self,
+        index: u32,
+        what: &'s str,
+    ) -> Result<&pci::Found, BuildError<'s>> {
+        self.pci.get(index as usize).ok_or(BuildError::Unsupported {
+            component: what,
+            what: "a PCI reference outside the spec",
+        })
+    }
+
+    /// A new root CNode slot holding a copy of `src` (a frame may be mapped
+    /// once per cap, so every mapping gets its own copy).
+    pub(super) fn copy_cap(&mut self, src: CPtr) -> Result<CPtr, sel4::Error> {
+        let dest = self
+            .slots
+            .take(1)
+            .map_err(|_| sel4::Error(sel4::sys::error::NotEnoughMemory))?;
+        sel4::cnode::copy(Slots::slot(dest), Slots::slot(src), CapRights::ALL)?;
+        Ok(dest)
+    }
+
+    pub(super) fn map_page<'s>(
+        &mut self,
+        running: &mut Running,
+        component: &'s str,
+        original: CPtr,
+        vaddr: Word,
+        rights: CapRights,
+        cache: Cacheability,
+    ) -> Result<(), BuildError<'s>> {
+        running
+            .paging
+            .ensure(self.alloc, self.slots, vaddr)
+            .map_err(|error| BuildError::Paging { component, error })?;
+        let invocation = |error| BuildError::Invocation {
+            what: "mapping a page",
+            component,
+            error,
+        };
+        let copy = self.copy_cap(original).map_err(invocation)?;
+        sel4::vspace::map_page(copy, running.paging.vspace, vaddr, rights, cache)
+            .map_err(invocation)
+    }
+}
+
+/// Sets a component's registers for a fresh start (without resuming it).
+pub fn write_start_registers(system: &System, ci: usize) -> Result<(), sel4::Error> {
+    let c = &system.spec.components[ci];
+    let regs = UserContext {
+        rip: system.running[ci].entry,
+        rsp: c.stack_top.get(),
+        rdi: INFO_VADDR,
+        rsi: c.ipc_buffer.get(),
+        ..UserContext::default()
+    };
+    sel4::tcb::write_registers(system.objects[c.tcb.get() as usize].first, false, &regs)
+}
+
+/// Purposes whose memory a restart wipes: the component's private state.
+pub fn wiped_on_restart(purpose: u8) -> bool {
+    matches!(
+        MapPurpose::from_u8(purpose),
+        Some(MapPurpose::IpcBuffer | MapPurpose::Stack | MapPurpose::Heap)
+    )
+}
