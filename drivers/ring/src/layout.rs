@@ -137,7 +137,7 @@ const _: () = {
     assert!(offset_of!(QueueHeader, head) == offsets::HEAD);
     assert!(offset_of!(QueueHeader, signal_requested) == offsets::SIGNAL_REQUESTED);
     assert!(size_of::<Slot>() == SLOT_BYTES);
-    assert!(HEADER_BYTES % core::mem::align_of::<Slot>() == 0);
+    assert!(HEADER_BYTES.is_multiple_of(core::mem::align_of::<Slot>()));
 };
 
 /// Whether `slots` is an allowed slot count (a power of two, at most
@@ -162,7 +162,7 @@ pub const fn queue_bytes(slots: u32) -> Option<usize> {
 /// [`DATA_ALIGN`], at least one buffer, and every offset fits in a `u32`.
 pub const fn check_data_region(buf_size: u32, buffers: u32) -> Result<(), LayoutError> {
     let bad = LayoutError::BadBufferGeometry { buf_size, buffers };
-    if buf_size == 0 || buf_size as usize % DATA_ALIGN != 0 || buffers == 0 {
+    if buf_size == 0 || !(buf_size as usize).is_multiple_of(DATA_ALIGN) || buffers == 0 {
         return Err(bad);
     }
     match (buf_size as u64).checked_mul(buffers as u64) {

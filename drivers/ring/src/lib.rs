@@ -95,8 +95,6 @@
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
-// `is_multiple_of` is Rust 1.87; the workspace supports 1.85.
-#![allow(clippy::manual_is_multiple_of)]
 
 mod channel;
 mod error;

@@ -184,7 +184,7 @@ impl<'a> Queue<'a> {
 /// bytes of queue.
 #[cfg(not(feature = "loom"))]
 pub(crate) fn check_memory(addr: usize, given: usize, needed: usize) -> Result<(), LayoutError> {
-    if addr % crate::layout::QUEUE_ALIGN != 0 {
+    if !addr.is_multiple_of(crate::layout::QUEUE_ALIGN) {
         return Err(LayoutError::Misaligned { addr });
     }
     if given < needed {

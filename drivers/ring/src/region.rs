@@ -86,7 +86,7 @@ impl<'a> DataRegion<'a> {
     pub fn new(bytes: &'a [AtomicU8], buf_size: u32, buffers: u32) -> Result<Self, LayoutError> {
         check_data_region(buf_size, buffers)?;
         let addr = bytes.as_ptr() as usize;
-        if addr % DATA_ALIGN != 0 {
+        if !addr.is_multiple_of(DATA_ALIGN) {
             return Err(LayoutError::Misaligned { addr });
         }
         let needed = buf_size as usize * buffers as usize;
@@ -153,7 +153,7 @@ impl<'a> DataRegion<'a> {
     }
 
     fn check_offset(&self, offset: u32) -> Result<Buf, PeerError> {
-        if offset % self.buf_size != 0 {
+        if !offset.is_multiple_of(self.buf_size) {
             return Err(PeerError::MisalignedOffset { offset });
         }
         self.buffer(offset / self.buf_size)
