@@ -223,15 +223,25 @@ fn link_rootserver(workspace: &Path, library: &Path, dir: &Path, blob: &[u8]) ->
         ])
         .args(["blob.bin", "blob.o"]))?;
     let output = dir.join("rootserver.elf");
+    let fresh = dir.join("rootserver.elf.new");
     let script = workspace.join("rootserver/link.ld");
     run(Command::new("cc")
         .args(["-nostdlib", "-nostartfiles", "-static", "-no-pie"])
         .args(["-Wl,--gc-sections", "-Wl,--build-id=none"])
         .arg(format!("-Wl,-T,{}", script.display()))
         .arg("-o")
-        .arg(&output)
+        .arg(&fresh)
         .arg(dir.join("blob.o"))
         .arg(library))?;
+    // Replace the image only when it changed, and atomically: a QEMU that
+    // is loading the previous one (another run of the same image) keeps
+    // reading the file it opened.
+    let unchanged = fs::read(&output).ok() == Some(fs::read(&fresh)?);
+    if unchanged {
+        fs::remove_file(&fresh)?;
+    } else {
+        fs::rename(&fresh, &output).with_context(|| format!("replacing {}", output.display()))?;
+    }
     Ok(output)
 }
 
@@ -255,10 +265,12 @@ fn copy_if_changed(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Writes only when the content differs, so unchanged images keep their
-/// timestamps.
+/// timestamps, and through a rename, so a reader never sees half a file.
 fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
     if fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(());
     }
-    fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+    let fresh = path.with_extension("new");
+    fs::write(&fresh, bytes).with_context(|| format!("writing {}", fresh.display()))?;
+    fs::rename(&fresh, path).with_context(|| format!("replacing {}", path.display()))
 }
