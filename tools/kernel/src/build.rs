@@ -26,7 +26,23 @@ use std::time::{Duration, Instant};
 const EXTRA_CFLAGS: &str = "-Wno-address-of-packed-member -Wno-array-bounds";
 
 /// Bumped whenever the way a kernel is built changes, to invalidate caches.
-const BUILD_RECIPE_VERSION: u32 = 1;
+const BUILD_RECIPE_VERSION: u32 = 2;
+
+/// A fix applied to the source copy: (file, text, replacement). seL4
+/// 5.0's x86_64 `restore_user_context` finds the top of the kernel stack
+/// for an interrupt that arrived during a system call by rounding RSP to a
+/// multiple of the stack size (`andq ~MASK(CONFIG_KERNEL_STACK_BITS)`), but
+/// only aligns the stack to 16 bytes. When the linker puts the stack across
+/// a 4 KiB boundary, that interrupt runs on memory above the stack, where
+/// `x86KSidt` lies, and overwrites IDT entries; the next interrupt through
+/// one of them faults in whatever thread is running (seen as #GP with error
+/// code `vector * 16 + 2` under QEMU). Aligning the stack to its size, as
+/// the rounding assumes, removes the overlap.
+const SOURCE_FIXES: &[(&str, &str, &str)] = &[(
+    "include/arch/x86/arch/64/mode/kernel/stack.h",
+    "#define KERNEL_STACK_ALIGNMENT 16",
+    "#define KERNEL_STACK_ALIGNMENT BIT(CONFIG_KERNEL_STACK_BITS)",
+)];
 
 /// A kernel ready to boot.
 #[derive(Clone, Debug)]
@@ -156,6 +172,19 @@ pub fn prepare_source(pristine: &Path, dest: &Path, config: KernelConfig) -> Res
         fs::remove_dir_all(dest).with_context(|| format!("removing {}", dest.display()))?;
     }
     copy_tree(pristine, dest)?;
+    for (file, text, replacement) in SOURCE_FIXES {
+        let path = dest.join(file);
+        let old =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        if !old.contains(text) {
+            bail!(
+                "{}: `{text}` not found; the source is not the one these fixes are for",
+                path.display()
+            );
+        }
+        fs::write(&path, old.replacen(text, replacement, 1))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     let autoconf = dest.join("include/plat/pc99/autoconf.h");
     fs::write(&autoconf, config.autoconf_h())
         .with_context(|| format!("writing {}", autoconf.display()))
