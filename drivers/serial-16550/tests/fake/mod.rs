@@ -72,6 +72,9 @@ pub struct Fake16550 {
     pub fail_filter: Option<(u8, bool)>,
     /// IIR returns this value forever instead of the modelled one.
     pub stuck_iir: Option<u8>,
+    /// Bytes written to THR go on the wire at once and THR-empty is raised
+    /// again, as QEMU's 16550 does.
+    pub instant_tx: bool,
 }
 
 impl Default for Fake16550 {
@@ -101,6 +104,7 @@ impl Default for Fake16550 {
             fail_after: None,
             fail_filter: None,
             stuck_iir: None,
+            instant_tx: false,
         }
     }
 }
@@ -319,6 +323,9 @@ impl Fake16550 {
                     self.tx.push_back(value);
                 }
                 self.thre_pending = false;
+                if self.instant_tx {
+                    self.shift_out(1);
+                }
             }
             1 if self.dlab() => self.dlm = value,
             1 => {
