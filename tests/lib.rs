@@ -55,3 +55,25 @@ pub fn field<'a>(log: &'a str, key: &str) -> Option<&'a str> {
         rest.split_whitespace().next()
     })
 }
+
+/// Builds and boots `images/<name>.toml` with the consoles `attach` asks
+/// for (COM2, the QEMU monitor), and returns the running session once
+/// lines containing each of `ready` have appeared; otherwise fails with
+/// the verdict and the console log.
+pub fn start(
+    name: &str,
+    attach: qemu::Attach,
+    ready: &[&str],
+    timeout: Duration,
+) -> Result<qemu::Session> {
+    let image = build_image(name)?;
+    let mut session = qemu::Session::start(&image, &qemu::Extra::default(), attach)?;
+    let deadline = session.started() + timeout;
+    match session.wait_for(ready, deadline, false, None) {
+        qemu::Verdict::Success(_) => Ok(session),
+        verdict => anyhow::bail!(
+            "{name} ended with {verdict:?} before {ready:?}; console:\n{}",
+            session.log()
+        ),
+    }
+}

@@ -1,13 +1,18 @@
 //! Booting an image in QEMU: the command line, and a runner that watches the
-//! serial console for the root task's sentinels.
+//! serial console for the root task's sentinels ([`run_batch`]) on top of
+//! a [`Session`], which can also attach COM2 and the monitor.
+
+mod keys;
+mod session;
 
 use crate::image::Image;
 use anyhow::{Context, Result};
-use paddock_protocol::{FAILURE_SENTINEL, SUCCESS_SENTINEL};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+pub use keys::key_for;
+pub use session::{Attach, Monitor, Next, Session, Source, Verdict, COM2_TAG};
 
 pub const QEMU: &str = "qemu-system-x86_64";
 
@@ -35,6 +40,12 @@ pub struct Extra {
     pub icount: bool,
     /// More arguments, appended as given.
     pub args: Vec<String>,
+    /// COM2 on this unix socket, which QEMU connects to (someone must be
+    /// listening). Without one COM2 still exists, unconnected
+    /// (`-serial null`), so a driver finds its UART.
+    pub com2: Option<PathBuf>,
+    /// The human monitor on this unix socket, which QEMU connects to.
+    pub monitor: Option<PathBuf>,
 }
 
 /// The full argument list (program first).
@@ -49,6 +60,24 @@ pub fn command_line_with(image: &Image, console: Console, extra: &Extra) -> Vec<
         Console::Batch => {
             args.extend(["-serial", "stdio", "-monitor", "none"].map(String::from));
         }
+    }
+    // `-serial` arguments are COM1, COM2, ... in order.
+    match &extra.com2 {
+        Some(path) => args.extend([
+            "-chardev".into(),
+            format!("socket,id=com2,path={}", path.display()),
+            "-serial".into(),
+            "chardev:com2".into(),
+        ]),
+        None => args.extend(["-serial".into(), "null".into()]),
+    }
+    if let Some(path) = &extra.monitor {
+        args.extend([
+            "-chardev".into(),
+            format!("socket,id=monitor,path={}", path.display()),
+            "-mon".into(),
+            "chardev=monitor,mode=readline".into(),
+        ]);
     }
     args.extend(image.machine_args.iter().cloned());
     if extra.icount {
@@ -99,19 +128,6 @@ pub fn run_interactive(image: &Image, extra: &Extra) -> Result<std::process::Exi
         .with_context(|| format!("starting {QEMU}"))
 }
 
-/// How a batch run ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// The success sentinel appeared after this long.
-    Success(Duration),
-    /// The failure sentinel appeared.
-    Failure,
-    /// Neither sentinel within the time limit.
-    Timeout,
-    /// QEMU exited before either sentinel.
-    Exited(Option<i32>),
-}
-
 /// The result of a batch run: the verdict and everything the guest printed.
 #[derive(Clone, Debug)]
 pub struct Outcome {
@@ -133,6 +149,9 @@ pub struct BatchOptions<'a> {
     /// Called with each complete line as it arrives, for callers that
     /// react to what the system prints.
     pub on_line: Option<&'a mut dyn FnMut(&str)>,
+    /// Consoles to attach besides COM1; COM2's lines join the log tagged
+    /// [`COM2_TAG`].
+    pub attach: Attach,
 }
 
 impl Default for BatchOptions<'_> {
@@ -143,103 +162,20 @@ impl Default for BatchOptions<'_> {
             echo: true,
             until: Vec::new(),
             on_line: None,
+            attach: Attach::default(),
         }
     }
-}
-
-enum Event {
-    Line(String),
-    Closed,
 }
 
 /// Boots the image without a terminal and watches COM1 until a sentinel,
 /// the time limit, or QEMU's exit.
-pub fn run_batch(image: &Image, mut options: BatchOptions) -> Result<Outcome> {
-    check_installed()?;
-    let args = command_line_with(image, Console::Batch, &options.extra);
-    let started = Instant::now();
-    let mut child = Command::new(&args[0])
-        .args(&args[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {QEMU}"))?;
-    let (tx, rx) = mpsc::channel();
-    forward_lines(child.stdout.take().context("QEMU stdout")?, tx.clone());
-    forward_lines(child.stderr.take().context("QEMU stderr")?, tx);
-
-    let deadline = started + options.timeout;
-    let mut log = String::new();
-    let mut open_streams = 2;
-    let mut awaited: Vec<&str> = options.until.iter().map(String::as_str).collect();
-    if awaited.is_empty() {
-        awaited.push(SUCCESS_SENTINEL);
-    }
-    let verdict = loop {
-        let now = Instant::now();
-        if now >= deadline {
-            break Verdict::Timeout;
-        }
-        match rx.recv_timeout(deadline - now) {
-            Ok(Event::Line(line)) => {
-                if options.echo {
-                    println!("{line}");
-                    let _ = std::io::stdout().flush();
-                }
-                log.push_str(&line);
-                log.push('\n');
-                if let Some(f) = options.on_line.as_mut() {
-                    f(&line);
-                }
-                if line.contains(FAILURE_SENTINEL) {
-                    break Verdict::Failure;
-                }
-                awaited.retain(|text| !line.contains(text));
-                if awaited.is_empty() {
-                    break Verdict::Success(started.elapsed());
-                }
-            }
-            Ok(Event::Closed) => {
-                open_streams -= 1;
-                if open_streams == 0 {
-                    break Verdict::Exited(child.wait().ok().and_then(|s| s.code()));
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => break Verdict::Timeout,
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                break Verdict::Exited(child.wait().ok().and_then(|s| s.code()))
-            }
-        }
-    };
-    stop(&mut child);
-    Ok(Outcome { verdict, log })
-}
-
-fn stop(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-/// Splits a stream into lines (dropping the serial's carriage returns) and
-/// sends them on; a partial last line is sent when the stream closes.
-fn forward_lines(stream: impl Read + Send + 'static, tx: mpsc::Sender<Event>) {
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stream);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let line = String::from_utf8_lossy(&buf);
-                    let line = line.trim_end_matches(['\n', '\r']).replace('\r', "");
-                    if tx.send(Event::Line(line)).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-        let _ = tx.send(Event::Closed);
-    });
+pub fn run_batch(image: &Image, options: BatchOptions) -> Result<Outcome> {
+    let mut session = Session::start(image, &options.extra, options.attach)?;
+    let deadline = session.started() + options.timeout;
+    let until: Vec<&str> = options.until.iter().map(String::as_str).collect();
+    let verdict = session.wait_for(&until, deadline, options.echo, options.on_line);
+    Ok(Outcome {
+        verdict,
+        log: session.stop(),
+    })
 }
