@@ -30,5 +30,9 @@ fn a_missing_pci_device_is_refused_by_name() {
         outcome.log
     );
     // Nothing was started.
-    assert!(!outcome.log.contains("paddock: all components started"), "{}", outcome.log);
+    assert!(
+        !outcome.log.contains("paddock: all components started"),
+        "{}",
+        outcome.log
+    );
 }
