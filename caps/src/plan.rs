@@ -89,11 +89,12 @@ impl CapRights {
         grant: false,
         grant_reply: false,
     };
+    /// Every right seL4 5.0 has (grant-reply came later).
     pub const ALL: CapRights = CapRights {
         read: true,
         write: true,
         grant: true,
-        grant_reply: true,
+        grant_reply: false,
     };
     /// What a fault endpoint needs in seL4 5.0: send and grant (the kernel
     /// refuses to deliver a fault through an endpoint cap without both;
