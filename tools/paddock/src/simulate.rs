@@ -46,6 +46,11 @@ pub struct SimulateArgs {
     /// sentinel (repeatable). COM2's lines count with their `[com2] ` tag.
     #[arg(long, value_name = "TEXT")]
     pub until: Vec<String>,
+    /// After a batch run that succeeded, compare the root task's runtime
+    /// dump with the plan (as `paddock audit --runtime` does); the exit
+    /// status is non-zero on any difference. Implies --batch.
+    #[arg(long)]
+    pub audit: bool,
 }
 
 /// The devices of an image a person can interact with.
@@ -77,13 +82,14 @@ pub fn run(workspace: &Path, args: &SimulateArgs) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| workspace.join(DEFAULT_IMAGE));
     eprintln!("paddock: building {}", path.display());
-    let devices = Devices::of(&image::load_description(&path)?);
+    let description = image::load_description(&path)?;
+    let devices = Devices::of(&description);
     let image = image::build(workspace, &path)?;
     let extra = Extra {
         icount: args.icount,
         ..Extra::default()
     };
-    if !args.batch && std::io::stdin().is_terminal() {
+    if !args.batch && !args.audit && std::io::stdin().is_terminal() {
         if devices.com2 || devices.keyboard {
             return bridge(&image, &extra, devices);
         }
@@ -119,6 +125,10 @@ pub fn run(workspace: &Path, args: &SimulateArgs) -> Result<ExitCode> {
                 image.name,
                 after.as_secs_f64()
             );
+            if args.audit {
+                let plan = paddock_caps::plan::plan(&description);
+                return Ok(crate::audit::runtime(&plan, &outcome.log, "the console"));
+            }
             ExitCode::SUCCESS
         }
         Verdict::Failure => {
