@@ -344,6 +344,19 @@ impl Builder<'_> {
         })
     }
 
+    /// One fresh (zeroed) 4 KiB frame from RAM, for `what`.
+    pub(super) fn new_frame<'s>(&mut self, what: &'s str) -> Result<CPtr, BuildError<'s>> {
+        self.alloc
+            .alloc(
+                self.slots,
+                object_type::X86_4K,
+                0,
+                constants::PageBits as u8,
+                1,
+            )
+            .map_err(|error| BuildError::Alloc { what, error })
+    }
+
     /// A new root CNode slot holding a copy of `src` (a frame may be mapped
     /// once per cap, so every mapping gets its own copy).
     pub(super) fn copy_cap(&mut self, src: CPtr) -> Result<CPtr, sel4::Error> {

@@ -10,19 +10,7 @@ impl Builder<'_> {
         system: &mut System<'s>,
     ) -> Result<(), BuildError<'s>> {
         let spec = system.spec;
-        let frame = self
-            .alloc
-            .alloc(
-                self.slots,
-                object_type::X86_4K,
-                0,
-                constants::PageBits as u8,
-                1,
-            )
-            .map_err(|error| BuildError::Alloc {
-                what: "the status page",
-                error,
-            })?;
+        let frame = self.new_frame("the status page")?;
         system.status_frame = frame;
         for (ci, c) in spec.components.iter().enumerate() {
             set_generation(self.scratch, system, ci, 0).map_err(|error| BuildError::Info {
@@ -67,19 +55,7 @@ impl Builder<'_> {
                         vaddr: page,
                     });
                 }
-                let frame = self
-                    .alloc
-                    .alloc(
-                        self.slots,
-                        object_type::X86_4K,
-                        0,
-                        constants::PageBits as u8,
-                        1,
-                    )
-                    .map_err(|error| BuildError::Alloc {
-                        what: component,
-                        error,
-                    })?;
+                let frame = self.new_frame(component)?;
                 self.scratch
                     .with_frame(frame, |bytes| fill_program_page(bytes, page, &seg))
                     .map_err(|error| BuildError::Invocation {
@@ -104,19 +80,7 @@ impl Builder<'_> {
                 page += PAGE;
             }
         }
-        let info = self
-            .alloc
-            .alloc(
-                self.slots,
-                object_type::X86_4K,
-                0,
-                constants::PageBits as u8,
-                1,
-            )
-            .map_err(|error| BuildError::Alloc {
-                what: component,
-                error,
-            })?;
+        let info = self.new_frame(component)?;
         running.info_frame = info;
         write_info_page(self.scratch, &spec, ci, info, 0)?;
         self.map_page(

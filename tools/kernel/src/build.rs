@@ -93,12 +93,7 @@ pub fn build(workspace: &Path, config: KernelConfig) -> Result<BuiltKernel> {
 
     // Builds of one configuration from several processes (parallel tests,
     // a second terminal) would write the same files: one at a time.
-    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let lock_path = dir.join(".lock");
-    let lock = fs::File::create(&lock_path)
-        .with_context(|| format!("creating {}", lock_path.display()))?;
-    lock.lock()
-        .with_context(|| format!("locking {}", lock_path.display()))?;
+    let _lock = lock_dir(&dir)?;
 
     let cached = fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp)
         && elf.is_file()
@@ -136,6 +131,17 @@ pub fn build(workspace: &Path, config: KernelConfig) -> Result<BuiltKernel> {
         rebuilt: !cached,
         elapsed: started.elapsed(),
     })
+}
+
+/// Creates `dir` if needed and holds an exclusive lock on it (a `.lock`
+/// file in it) until the returned file is dropped, across processes.
+pub fn lock_dir(dir: &Path) -> Result<fs::File> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(".lock");
+    let lock = fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    lock.lock()
+        .with_context(|| format!("locking {}", path.display()))?;
+    Ok(lock)
 }
 
 /// Everything that decides a build's output, as text.

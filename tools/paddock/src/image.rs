@@ -59,13 +59,8 @@ pub fn build(workspace: &Path, description_path: &Path) -> Result<Image> {
     step.done("ok");
 
     let dir = workspace.join("target/images").join(&system.name);
-    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     // Two builds of one image at once would interleave their writes.
-    let lock_path = dir.join(".lock");
-    let lock = fs::File::create(&lock_path)
-        .with_context(|| format!("creating {}", lock_path.display()))?;
-    lock.lock()
-        .with_context(|| format!("locking {}", lock_path.display()))?;
+    let _lock = paddock_kernel::build::lock_dir(&dir)?;
     let mut files = vec![(Kind::Spec, "spec".to_string(), spec)];
     for (program, path) in programs.iter().zip(&built.programs) {
         let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;

@@ -9,7 +9,7 @@
 //! data window), and produces the same descriptor on ring `completions`
 //! when done, with `len` 0 when the request was refused.
 
-use paddock_edu::Mmio;
+use paddock_edu::{Edu, Mmio};
 use paddock_ring::{Consumer, Producer, Queue};
 use paddock_runtime::{Component, Missing};
 
@@ -105,4 +105,18 @@ impl DriverRings {
             completions,
         })
     }
+}
+
+/// The device behind BAR 0, probed: identification and liveness checked.
+pub fn open_device(c: &Component) -> Edu<BarMmio> {
+    let bar = c.region("edu.bar0").unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: the root task mapped BAR 0 uncached at this address, for
+    // this component alone.
+    let mmio = unsafe { BarMmio::new(bar.vaddr as *mut u8, bar.size as usize) };
+    let mut edu = Edu::new(mmio);
+    match edu.probe() {
+        Ok(v) => paddock_runtime::log!("edu {}.{} found", v.major, v.minor),
+        Err(e) => panic!("edu probe: {e:?}"),
+    }
+    edu
 }

@@ -12,20 +12,12 @@ mod shared;
 use paddock_ring::queue::Descriptor;
 use paddock_runtime::sel4;
 use paddock_runtime::{entry, log, Component};
-use shared::{BarMmio, DriverRings, COPY_DISTANCE};
+use shared::{open_device, BarMmio, DriverRings, COPY_DISTANCE};
 
 entry!(main);
 
 fn main(c: Component) -> ! {
-    let bar = c.region("edu.bar0").unwrap_or_else(|e| panic!("{e}"));
-    // SAFETY: the root task mapped BAR 0 uncached at this address, for
-    // this component alone.
-    let mmio = unsafe { BarMmio::new(bar.vaddr as *mut u8, bar.size as usize) };
-    let mut edu = Edu::new(mmio);
-    match edu.probe() {
-        Ok(v) => log!("edu {}.{} found", v.major, v.minor),
-        Err(e) => panic!("edu probe: {e:?}"),
-    }
+    let mut edu = open_device(&c);
     let window = c.iova("dma.edu.data").unwrap_or_else(|e| panic!("{e}"));
     let window = BusWindow {
         iova: window.vaddr,

@@ -8,7 +8,7 @@
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use paddock_edu::{Direction, DmaRequest, Edu, Mmio};
+use paddock_edu::{Direction, DmaRequest, Mmio};
 #[path = "../shared.rs"]
 #[allow(dead_code)] // the copy protocol is the honest driver's
 mod shared;
@@ -16,7 +16,7 @@ mod shared;
 use paddock_ring::queue::Descriptor;
 use paddock_runtime::sel4;
 use paddock_runtime::{entry, log, Component};
-use shared::{BarMmio, DriverRings};
+use shared::{open_device, DriverRings};
 
 entry!(main);
 
@@ -24,13 +24,7 @@ entry!(main);
 const POISON: u32 = 0xdead_beef;
 
 fn main(c: Component) -> ! {
-    let bar = c.region("edu.bar0").unwrap_or_else(|e| panic!("{e}"));
-    // SAFETY: the root task mapped BAR 0 uncached here, for this component.
-    let mmio = unsafe { BarMmio::new(bar.vaddr as *mut u8, bar.size as usize) };
-    let mut edu = Edu::new(mmio);
-    if let Err(e) = edu.probe() {
-        panic!("edu probe: {e:?}");
-    }
+    let mut edu = open_device(&c);
     let window = c.iova("dma.edu.data").unwrap_or_else(|e| panic!("{e}"));
     let irq = c.slot("irq.dma-done").unwrap_or_else(|e| panic!("{e}"));
     let irq_bit = c
