@@ -45,20 +45,26 @@ pub fn main(bootinfo: BootInfo) -> ! {
         Ok(s) => s,
         Err(e) => fail(format_args!("setting up the scratch window: {e}")),
     };
-    let found = match pci::find_all(&spec) {
-        Ok(found) => found,
+    let searched = match pci::find_all(&spec) {
+        Ok(searched) => searched,
         Err(e) => fail(format_args!("{e}")),
     };
-    for (record, device) in spec.pci.iter().zip(&found) {
-        println!(
-            "paddock: PCI `{}`: {:04x}:{:04x} at {}, BAR0 {:#x} ({:#x} bytes)",
-            spec.str(record.name),
-            device.vendor,
-            device.device,
-            device.bdf,
-            device.bars[0].0,
-            device.bars[0].1
-        );
+    let mut found = heapless::Vec::<Option<pci::Found>, { pci::MAX_DEVICES }>::new();
+    for (record, result) in spec.pci.iter().zip(&searched) {
+        match result {
+            Ok(device) => println!(
+                "paddock: PCI `{}`: {:04x}:{:04x} at {}, BAR0 {:#x} ({:#x} bytes)",
+                spec.str(record.name),
+                device.vendor,
+                device.device,
+                device.bdf,
+                device.bars[0].0,
+                device.bars[0].1
+            ),
+            Err(e) => println!("paddock: {e}"),
+        }
+        // Cannot overflow: both vectors are bounded by MAX_DEVICES.
+        let _ = found.push(result.as_ref().ok().copied());
     }
     let mut builder = Builder {
         alloc: &mut alloc,
@@ -90,17 +96,22 @@ pub fn main(bootinfo: BootInfo) -> ! {
             "{mismatches} CSpace slots differ from the plan in the kernel's view"
         ));
     }
-    for c in spec.components {
+    let (mut started_count, mut refused) = (0, 0);
+    for (c, running) in spec.components.iter().zip(system.running.iter()) {
+        if running.refused {
+            refused += 1;
+            continue;
+        }
         let tcb = system.objects[c.tcb.get() as usize].first;
         if let Err(e) = sel4::tcb::resume(tcb) {
             fail(format_args!("starting `{}`: {e}", spec.str(c.name)));
         }
+        started_count += 1;
     }
     let ticks = tsc().wrapping_sub(started);
     let mhz = bootinfo.tsc_mhz().max(1);
     println!(
-        "{STARTED_PREFIX} {} in {} us since the root task started ({} TSC ticks; {} KiB of kernel objects, {} root slots left)",
-        spec.components.len(),
+        "{STARTED_PREFIX} {started_count} in {} us since the root task started ({} TSC ticks; {} KiB of kernel objects, {} root slots left; {refused} refused)",
         ticks / mhz,
         ticks,
         alloc.allocated >> 10,

@@ -11,6 +11,11 @@
 //! paddock-dump: begin <system> <components>
 //! paddock-dump: cap <component> <slot> <kind> rights=<rwg> badge=<hex> kernel=<ok|mismatch|unchecked>
 //! paddock-dump: slots <component> planned=<n> empty=<n> unplanned=<n> kernel=<checked|unchecked>
+//! paddock-dump: refused <component>
+//! ```
+//! A cap whose object belongs to a refused component (a driver whose device
+//! is missing) is not made; its line says `kernel=absent`.
+//! ```text
 //! paddock-dump: end caps=<n> mismatches=<n>
 //! ```
 
@@ -51,15 +56,21 @@ pub fn print(system: &System, views: Option<&Views>) -> u32 {
     let (mut total, mut mismatches) = (0u32, 0u32);
     for (ci, c) in spec.components.iter().enumerate() {
         let name = spec.str(c.name);
+        if system.running[ci].refused {
+            println!("{DUMP_PREFIX} refused {name}");
+            continue;
+        }
         let cnode = system.objects[c.cnode.get() as usize].first;
         let view = views.and_then(|v| v.open(ci, cnode, c.cnode_bits).ok());
         let caps = spec.caps_of(c);
         for cap in caps {
             let found = view.and_then(|v| kernel_type(v | u64::from(cap.slot.get())));
+            let absent = source_of(system, cap) == Some(0);
             let verdict = match (
                 found,
                 source_of(system, cap).and_then(|s| sel4::debug::cap_identify(s).ok()),
             ) {
+                _ if absent => "absent",
                 (Some(found), Some(expected)) if found == expected && found != 0 => "ok",
                 (Some(_), Some(_)) => {
                     mismatches += 1;

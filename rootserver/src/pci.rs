@@ -234,12 +234,19 @@ fn read_bars(bdf: Bdf) -> Result<[(u64, u64); 6], sel4::Error> {
     Ok(bars)
 }
 
-/// Finds every device the spec declares, checks its identity and reads its
-/// BARs; on any absence, the error names the device and its driver.
-pub fn find_all<'s>(spec: &Spec<'s>) -> Result<heapless::Vec<Found, MAX_DEVICES>, PciError<'s>> {
+/// Looks for every device the spec declares, in spec order: each is found
+/// (identity checked, BARs read) or absent with the reason. Only a failing
+/// configuration access or too many declarations are errors for the whole
+/// system.
+pub fn find_all<'s>(
+    spec: &Spec<'s>,
+) -> Result<heapless::Vec<Result<Found, PciError<'s>>, MAX_DEVICES>, PciError<'s>> {
     let mut found = heapless::Vec::new();
     for record in spec.pci {
-        let f = find(spec, record)?;
+        let f = match find(spec, record) {
+            Err(PciError::Io(e)) => return Err(PciError::Io(e)),
+            other => other,
+        };
         found.push(f).map_err(|_| PciError::TooMany)?;
     }
     Ok(found)

@@ -27,6 +27,15 @@ impl Builder<'_> {
                 Some(CapKind::FaultEndpoint)
                 | Some(CapKind::Notification)
                 | Some(CapKind::NotificationSend) => {
+                    if system
+                        .objects
+                        .get(cap.object.get() as usize)
+                        .is_some_and(|o| o.count == 0)
+                    {
+                        // Its object belongs to a refused component: the
+                        // slot stays empty (and the dump says so).
+                        continue;
+                    }
                     let src = object(cap.object.get())
                         .ok_or(fail("finding the cap's object", sel4::Error::FAILED_LOOKUP))?;
                     let data = sel4::cap::badge_data(badge).ok_or(fail(

@@ -172,6 +172,8 @@ pub struct Running {
     pub generation: u64,
     /// Set once the component has been stopped for good.
     pub stopped: bool,
+    /// Never built: a device it drives is missing.
+    pub refused: bool,
 }
 
 /// The per-object and per-component state of a built system: large, so it
@@ -238,8 +240,9 @@ pub struct Builder<'b> {
     pub alloc: &'b mut Allocator,
     pub slots: &'b mut Slots,
     pub scratch: &'b mut Scratch,
-    /// The spec's PCI devices as found on the bus, in spec order.
-    pub pci: &'b [pci::Found],
+    /// The spec's PCI devices as found on the bus, in spec order (`None`:
+    /// absent, and its driver is refused).
+    pub pci: &'b [Option<pci::Found>],
 }
 
 impl Builder<'_> {
@@ -295,13 +298,27 @@ impl Builder<'_> {
                 info_frame: 0,
                 generation: 0,
                 stopped: false,
+                refused: false,
             });
+        }
+        // A component whose device is missing is refused: none of its
+        // objects are made and it never runs; the others are built as
+        // planned, less their caps to it.
+        for (record, found) in spec.pci.iter().zip(self.pci) {
+            if found.is_none() {
+                if let Some(r) = system.running.get_mut(record.owner.get() as usize) {
+                    r.refused = true;
+                }
+            }
         }
         self.create_iospaces(&mut system)?;
         self.create_objects(&mut system)?;
         self.map_io(&mut system)?;
         self.create_status_page(&mut system)?;
         for (ci, c) in spec.components.iter().enumerate() {
+            if system.running[ci].refused {
+                continue;
+            }
             self.load_program(&mut system, ci)?;
             self.map_regions(&mut system, ci)?;
             self.fill_cspace(&mut system, ci)?;
@@ -338,10 +355,18 @@ impl Builder<'_> {
         index: u32,
         what: &'s str,
     ) -> Result<&pci::Found, BuildError<'s>> {
-        self.pci.get(index as usize).ok_or(BuildError::Unsupported {
-            component: what,
-            what: "a PCI reference outside the spec",
-        })
+        self.pci
+            .get(index as usize)
+            .and_then(Option::as_ref)
+            .ok_or(BuildError::Unsupported {
+                component: what,
+                what: "a PCI reference to a device that is not there",
+            })
+    }
+
+    /// Whether PCI record `index` names a device that was found.
+    pub(super) fn present(&self, index: u32) -> bool {
+        self.pci.get(index as usize).is_some_and(Option::is_some)
     }
 
     /// One fresh (zeroed) 4 KiB frame from RAM, for `what`.

@@ -17,6 +17,16 @@ impl Builder<'_> {
             let owner_name = owner
                 .and_then(|i| spec.components.get(i))
                 .map_or(what, |c| name_of(&spec, c));
+            let refused = owner.is_some_and(|ci| system.running.get(ci).is_some_and(|r| r.refused));
+            let device_missing = matches!(
+                kind,
+                Some(ObjectKind::DeviceFrames | ObjectKind::IoPageTable)
+            ) && !self.present(o.aux.get());
+            if refused || device_missing {
+                // Kept in the table (indices stay the spec's), holding nothing.
+                self.record(system, 0, 0)?;
+                continue;
+            }
             let count = o.count.get();
             let alloc_err = |error| BuildError::Alloc { what, error };
             let (ty, size_bits, object_bits, n) = match kind {
@@ -192,6 +202,10 @@ impl Builder<'_> {
         let spec = system.spec;
         for (i, record) in spec.pci.iter().enumerate() {
             let what = spec.str(record.name);
+            if !self.present(i as u32) {
+                let _ = system.iospaces.push(0);
+                continue;
+            }
             let found = *self.found(i as u32, what)?;
             let fail = |error| BuildError::Invocation {
                 what: "enabling the PCI device",
@@ -237,6 +251,9 @@ impl Builder<'_> {
                 .pci
                 .get(m.pci.get() as usize)
                 .map_or("?", |p| spec.str(p.name));
+            if !self.present(m.pci.get()) {
+                continue;
+            }
             let iospace = system.iospaces[m.pci.get() as usize];
             let caps = system.objects[m.object.get() as usize];
             for page in 0..m.pages.get().min(caps.count) {

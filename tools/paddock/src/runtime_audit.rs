@@ -26,6 +26,8 @@ pub struct Dump {
     /// component -> (unplanned occupied slots, kernel check done).
     slots: BTreeMap<String, (u32, bool)>,
     end: Option<(u32, u32)>,
+    /// Components the root task refused to build (a device was missing).
+    refused: Vec<String>,
 }
 
 /// What the comparison found.
@@ -92,6 +94,10 @@ pub fn parse(log: &str) -> Result<Dump, String> {
                 dump.slots
                     .insert(component.to_string(), (unplanned, checked));
             }
+            Some("refused") => {
+                let component = words.get(1).ok_or_else(bad)?;
+                dump.refused.push(component.to_string());
+            }
             Some("end") => {
                 let caps = field(&words, "caps=").and_then(|n| n.parse().ok());
                 let mismatches = field(&words, "mismatches=").and_then(|n| n.parse().ok());
@@ -122,12 +128,20 @@ pub fn compare(plan: &Plan, dump: &Dump) -> Comparison {
             plan.name
         ));
     }
+    for component in &dump.refused {
+        diff(format!(
+            "`{component}` was refused at boot (a device it drives is missing): none of its caps exist"
+        ));
+    }
     let mut planned = BTreeMap::new();
     for cap in &plan.caps {
         let component = &plan.components[cap.component].name;
         planned.insert((component.clone(), cap.slot), cap);
     }
     for ((component, slot), cap) in &planned {
+        if dump.refused.contains(component) {
+            continue;
+        }
         let kind = paddock_spec::cap_kind_name(cap.kind as u8);
         let rights =
             String::from_utf8_lossy(&paddock_spec::rights_text(cap.rights.bits())).into_owned();
@@ -174,7 +188,11 @@ pub fn compare(plan: &Plan, dump: &Dump) -> Comparison {
             ));
         }
     }
-    for c in &plan.components {
+    for c in plan
+        .components
+        .iter()
+        .filter(|c| !dump.refused.contains(&c.name))
+    {
         match dump.slots.get(&c.name) {
             None => diff(format!("`{}`: no slot summary in the dump", c.name)),
             Some((unplanned, _)) if *unplanned > 0 => diff(format!(
@@ -279,6 +297,17 @@ mod tests {
                 result.differences
             );
         }
+        // A refused component.
+        let refused = good.replacen(
+            &format!("{DUMP_PREFIX} end"),
+            &format!("{DUMP_PREFIX} refused beta\n{DUMP_PREFIX} end"),
+            1,
+        );
+        let result = compare(&plan, &parse(&refused).unwrap());
+        assert!(result
+            .differences
+            .iter()
+            .any(|d| d.contains("`beta` was refused at boot")));
         // A missing cap line and an extra one.
         let first_cap = good.lines().find(|l| l.contains(" cap ")).unwrap();
         let missing = good.replacen(&format!("{first_cap}\n"), "", 1);

@@ -46,6 +46,7 @@ fn main(c: Component) -> ! {
     .unwrap_or_else(|e| panic!("{e:?}"));
     let driver = c.slot("ring.requests").unwrap_or_else(|e| panic!("{e}"));
 
+    log!("asking for {} DMA copies", COPIES.len());
     for (offset, len) in COPIES {
         let _ = requests.push(Descriptor { offset, len });
     }
