@@ -29,9 +29,9 @@ impl CapRights {
     }
 }
 
-/// Largest badge a 5.0 `seL4_CapData_t` can carry: the Badge block holds 28
-/// bits (`types_64.bf`).
-pub const MAX_BADGE: Word = (1 << 28) - 1;
+/// Largest badge a 5.0 `seL4_CapData_t` can carry (its Badge block,
+/// `types_64.bf`: 28 bits).
+pub const MAX_BADGE: Word = (1 << crate::sys::constants::BadgeBits) - 1;
 
 /// Cap data that sets a badge (tag 0 of `seL4_CapData_t`). `None` when the
 /// badge does not fit in 28 bits.
@@ -46,7 +46,8 @@ pub const fn badge_data(badge: Word) -> Option<Word> {
 /// Cap data that sets a CNode guard (tag 1 of `seL4_CapData_t`): guard value
 /// in bits 8..26, guard size in bits 2..8.
 pub const fn guard_data(guard: Word, guard_size: Word) -> Word {
-    1 << 31 | (guard & 0x3_ffff) << 8 | (guard_size & 0x3f) << 2
+    const GUARD_MASK: Word = (1 << crate::sys::constants::GuardBits) - 1;
+    1 << 31 | (guard & GUARD_MASK) << 8 | (guard_size & 0x3f) << 2
 }
 
 /// Cap data narrowing an IO port cap to `first..=last`.
