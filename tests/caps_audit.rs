@@ -138,7 +138,7 @@ fn undeclared_device_resources_fail() {
     extra_cap(&mut p, 0, CapKind::IrqHandler, Some(kbd_irq), 0);
     assert_fails(&d, &p, "declared-devices", "smuggled");
     // The edu BAR mapped into the client.
-    let (d, mut p) = image("edu-dma.toml");
+    let (d, mut p) = image("dma.toml");
     let mut m = p
         .mappings
         .iter()
@@ -189,7 +189,7 @@ fn undeclared_sharing_fails() {
     extra_cap(&mut p, 0, CapKind::NotificationSend, Some(ntfn), 1);
     assert_fails(&d, &p, "declared-sharing", "smuggled");
     // The driver maps the client's DMA data buffer.
-    let (d, mut p) = image("edu-dma.toml");
+    let (d, mut p) = image("dma.toml");
     let mut m = p
         .mappings
         .iter()
@@ -203,7 +203,7 @@ fn undeclared_sharing_fails() {
 
 #[test]
 fn dma_outside_its_window_fails() {
-    let (d, p0) = image("edu-dma.toml");
+    let (d, p0) = image("dma.toml");
     let mut p = p0.clone();
     p.io_mappings[0].iova += 0x10_0000;
     assert_fails(&d, &p, "dma-confined", "IOVA");
@@ -241,7 +241,7 @@ fn irqs_bound_twice_fail() {
 
 #[test]
 fn json_report_follows_the_schema() {
-    let (d, p) = image("edu-dma.toml");
+    let (d, p) = image("dma.toml");
     let a = audit(&d, &p);
     let v = report::json(&d, &p, &a);
     assert_eq!(v["schema"], 1);

@@ -137,7 +137,7 @@ fn the_serial_keyboard_plan_has_the_expected_device_caps() {
 
 #[test]
 fn the_edu_client_maps_the_data_window_and_the_driver_does_not() {
-    let p = image_plan("edu-dma.toml");
+    let p = image_plan("dma.toml");
     let names = |c: &str| -> Vec<String> {
         let i = p.components.iter().position(|x| x.name == c).unwrap();
         p.mappings_of(i).map(|m| m.name.clone()).collect()

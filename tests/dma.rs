@@ -20,7 +20,7 @@ fn run(image: &str, until: &[&str]) -> String {
 
 #[test]
 fn dma_copies_of_several_sizes_arrive_intact() {
-    let log = run("edu-dma", &["DMA copies intact"]);
+    let log = run("dma", &["DMA copies intact"]);
     // The root task found the device and programmed its IOSpace.
     assert!(log.contains("paddock: PCI `edu`: 1234:11e8 at "), "{log}");
     assert!(log.contains("IO page-table levels 3"), "{log}");
