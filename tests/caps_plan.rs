@@ -3,7 +3,7 @@
 //! corrupted specs are refused with the right error.
 
 use paddock_caps::{encode::encode, load, plan::plan, plan::Plan};
-use paddock_spec::{DecodeError, Spec, Table, NONE, VERSION};
+use paddock_spec::{DecodeError, Spec, SymbolKind, Table, NONE, VERSION};
 use std::path::{Path, PathBuf};
 
 fn images() -> Vec<PathBuf> {
@@ -127,12 +127,14 @@ fn the_serial_keyboard_plan_has_the_expected_device_caps() {
         }
     );
     assert_eq!(irq.vector, 3);
-    let module = p.rust_module(serial);
-    assert!(module.contains("pub const IO_COM2: u64 = 4;"), "{module}");
-    assert!(
-        module.contains("pub const IRQ_UART: u64 = 1 << 0;"),
-        "{module}"
-    );
+    // What the component finds by name on its info page.
+    let symbol = |name: &str, kind: SymbolKind| {
+        p.symbols_of(serial)
+            .find(|s| s.name == name && s.kind == kind)
+            .map(|s| s.value)
+    };
+    assert_eq!(symbol("io.com2", SymbolKind::Slot), Some(4));
+    assert_eq!(symbol("irq.uart", SymbolKind::BadgeBit), Some(0));
 }
 
 #[test]
@@ -150,8 +152,8 @@ fn the_edu_client_maps_the_data_window_and_the_driver_does_not() {
         .all(|m| m.iova + u64::from(m.pages) * 4096 <= 0x1000_0000));
     let edu = p.components.iter().position(|x| x.name == "edu").unwrap();
     assert!(p
-        .rust_module(edu)
-        .contains("pub const DMA_EDU_DATA: u64 = 0x100000;"));
+        .symbols_of(edu)
+        .any(|s| s.name == "dma.edu.data" && s.kind == SymbolKind::Iova && s.value == 0x100000));
 }
 
 fn sample() -> Vec<u8> {
