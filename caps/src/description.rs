@@ -235,6 +235,10 @@ pub struct Component {
     pub irqs: Vec<Irq>,
     #[serde(default, rename = "pci")]
     pub pci_devices: Vec<PciDevice>,
+    /// Settings the program reads by name at run time (line speed, modes):
+    /// plain numbers, carried unchanged to the component's info page.
+    #[serde(default)]
+    pub params: std::collections::BTreeMap<Spanned<String>, Spanned<u64>>,
 }
 
 impl Component {

@@ -780,6 +780,14 @@ pub fn plan(d: &Description) -> Plan {
             SymbolKind::BadgeBit,
             ROOT_BADGE_BIT.into(),
         );
+        for (key, value) in &c.params {
+            p.symbol(
+                ci,
+                key.get_ref().clone(),
+                SymbolKind::Param,
+                *value.get_ref(),
+            );
+        }
 
         // Address space.
         let ipc = p.object(ObjectKind::Frames, format!("{name}.ipc_buffer"), owner, 1);

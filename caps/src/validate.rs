@@ -151,6 +151,9 @@ impl Validator<'_> {
         let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
         for c in &d.components {
             self.name("component name", c.name(), c.name.span());
+            for key in c.params.keys() {
+                self.name("parameter name", key.get_ref(), key.span());
+            }
             if let Some(first) = seen.insert(c.name(), c.name.span()) {
                 self.push(
                     Error::new(format!("duplicate component name `{}`", c.name()))

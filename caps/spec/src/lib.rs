@@ -215,6 +215,8 @@ wire_enum!(
         BadgeBit = 3,
         /// `value` = IOVA of a DMA window of the component's device, `size` = bytes.
         Iova = 4,
+        /// `value` = a setting from the description's `params`.
+        Param = 5,
     }
 );
 

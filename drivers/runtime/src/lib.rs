@@ -138,6 +138,11 @@ impl Component {
             })
     }
 
+    /// The setting `name` from the description's `params`, if it has one.
+    pub fn param(&self, name: &str) -> Option<u64> {
+        self.info.find(SymbolKind::Param, name).map(|s| s.value)
+    }
+
     /// The notification badge bit of channel or IRQ `name`, as a mask.
     pub fn badge_bit<'n>(&self, name: &'n str) -> Result<u64, Missing<'n>> {
         self.info

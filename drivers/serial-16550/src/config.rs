@@ -48,11 +48,11 @@ pub enum ConfigError {
         baud: u32,
     },
     /// 115200 is not a multiple of this rate, so no divisor gives it;
-    /// `nearest` is the closest rate that works.
+    /// `nearest` is the closest rate that does (ties go to the faster).
     BaudNotDivisor {
         /// The rate asked for.
         baud: u32,
-        /// The closest achievable rate.
+        /// The closest rate that divides 115200.
         nearest: u32,
     },
     /// Needs a divisor above 65535 (rates below 2 baud).
@@ -143,15 +143,12 @@ fn divisor_for(baud: u32) -> Result<u16, ConfigError> {
         return Err(ConfigError::BaudTooHigh { baud });
     }
     if !BASE_BAUD.is_multiple_of(baud) {
-        // The divisors either side of the exact quotient; report the one
-        // whose rate is closer.
-        let low = BASE_BAUD / baud;
-        let (fast, slow) = (BASE_BAUD / low, BASE_BAUD / (low + 1));
-        let nearest = if fast - baud <= baud - slow {
-            fast
-        } else {
-            slow
-        };
+        // The closest rate this check accepts: one that divides 115200
+        // (the rates of the divisors either side of the quotient need not).
+        let nearest = (1..=BASE_BAUD)
+            .filter(|r| BASE_BAUD.is_multiple_of(*r))
+            .min_by_key(|r| (r.abs_diff(baud), u32::MAX - r))
+            .unwrap_or(BASE_BAUD);
         return Err(ConfigError::BaudNotDivisor { baud, nearest });
     }
     u16::try_from(BASE_BAUD / baud).map_err(|_| ConfigError::BaudTooLow { baud })
@@ -216,6 +213,14 @@ mod tests {
             Err(ConfigError::BaudNotDivisor {
                 baud: 10_000,
                 nearest: 9600
+            })
+        );
+        // The suggestion itself divides 115200 (115200 / 115 would not).
+        assert_eq!(
+            with_baud(1000).validate(),
+            Err(ConfigError::BaudNotDivisor {
+                baud: 1000,
+                nearest: 960
             })
         );
         assert_eq!(

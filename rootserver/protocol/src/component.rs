@@ -98,6 +98,8 @@ pub enum SymbolKind {
     BadgeBit,
     /// An address as a device sees it through the IOMMU; `size` in bytes.
     Iova,
+    /// A setting from the description's `params`.
+    Param,
 }
 
 impl SymbolKind {
@@ -107,6 +109,7 @@ impl SymbolKind {
             SymbolKind::Vaddr => 2,
             SymbolKind::BadgeBit => 3,
             SymbolKind::Iova => 4,
+            SymbolKind::Param => 5,
         }
     }
     pub fn from_code(code: u8) -> Option<SymbolKind> {
@@ -115,6 +118,7 @@ impl SymbolKind {
             2 => Some(SymbolKind::Vaddr),
             3 => Some(SymbolKind::BadgeBit),
             4 => Some(SymbolKind::Iova),
+            5 => Some(SymbolKind::Param),
             _ => None,
         }
     }

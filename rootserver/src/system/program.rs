@@ -166,6 +166,7 @@ pub fn write_info_page<'s>(
             Some(SymbolKind::Slot) => abi::SymbolKind::Slot,
             Some(SymbolKind::BadgeBit) => abi::SymbolKind::BadgeBit,
             Some(SymbolKind::Iova) => abi::SymbolKind::Iova,
+            Some(SymbolKind::Param) => abi::SymbolKind::Param,
             _ => abi::SymbolKind::Vaddr,
         },
         name: spec.str(s.name),

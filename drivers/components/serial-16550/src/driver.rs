@@ -7,7 +7,7 @@ use paddock_ring::{ByteReader, ByteWriter, PeerError};
 use paddock_runtime::sel4::{self, CPtr};
 use paddock_runtime::{log, Component};
 use paddock_serial_16550::regs::{offset, Mcr};
-use paddock_serial_16550::{Config, Error, PortIo, Uart};
+use paddock_serial_16550::{Config, Error, Parity, PortIo, Uart};
 
 use crate::ports::{Com2, BASE};
 
@@ -28,6 +28,29 @@ pub enum Line {
     Loopback,
 }
 
+/// The line settings from the description's `params` (`baud`,
+/// `data_bits`, `parity`: 0 none, 1 odd, 2 even, `stop_bits`); each one
+/// missing keeps its default (115200 8N1). Values that do not fit are
+/// handed to `Uart::init` as they are, which refuses them with a reason.
+fn line_settings(c: &Component) -> Config {
+    let default = Config::default();
+    let narrow = |name: &str, fallback: u32| -> u32 {
+        c.param(name)
+            .map_or(fallback, |v| u32::try_from(v).unwrap_or(u32::MAX))
+    };
+    Config {
+        baud: narrow("baud", default.baud),
+        data_bits: narrow("data_bits", default.data_bits.into()).min(255) as u8,
+        parity: match c.param("parity") {
+            None | Some(0) => Parity::None,
+            Some(1) => Parity::Odd,
+            Some(2) => Parity::Even,
+            Some(other) => panic!("parameter parity = {other}: use 0 (none), 1 (odd) or 2 (even)"),
+        },
+        stop_bits: narrow("stop_bits", default.stop_bits.into()).min(255) as u8,
+    }
+}
+
 /// Runs the driver on the component's caps and rings; never returns.
 pub fn run(c: Component, line: Line) -> ! {
     let io = c.slot("io.com2").unwrap_or_else(|e| panic!("{e}"));
@@ -37,7 +60,7 @@ pub fn run(c: Component, line: Line) -> ! {
     let tx = rings::reader(&c, TX_RING, SLOTS).unwrap_or_else(|e| panic!("{e}"));
 
     let mut uart = Uart::new(Com2::new(io));
-    let config = Config::default();
+    let config = line_settings(&c);
     if let Err(e) = uart.init(&config) {
         panic!("COM2 at {BASE:#x}: {e}");
     }
@@ -45,9 +68,14 @@ pub fn run(c: Component, line: Line) -> ! {
         loopback(&mut uart);
     }
     log!(
-        "COM2 at {BASE:#x}: {} baud, {}N{}, FIFOs on, IOAPIC pin 3{}",
+        "COM2 at {BASE:#x}: {} baud, {}{}{}, FIFOs on, IOAPIC pin 3{}",
         config.baud,
         config.data_bits,
+        match config.parity {
+            Parity::None => 'N',
+            Parity::Odd => 'O',
+            Parity::Even => 'E',
+        },
         config.stop_bits,
         if line == Line::Loopback {
             ", loopback"
