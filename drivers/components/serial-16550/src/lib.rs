@@ -3,8 +3,9 @@
 //! Holds the IOPort cap `io.com2` (0x2F8..=0x2FF), the IRQ handler
 //! `irq.uart` (IOAPIC pin 3), and two rings to its client: it produces
 //! `serial-rx` (bytes received) and consumes `serial-tx` (bytes to send),
-//! both declared with 64 slots. The line runs at 115200 baud, 8N1, FIFOs
-//! on (a description has no field for line settings yet).
+//! both declared with 64 slots. The line settings come from the
+//! description's `[component.params]` (`baud`, `data_bits`, `parity`,
+//! `stop_bits`; 115200 8N1 when absent), with the FIFOs on.
 //!
 //! One event loop ([`driver::run`]): wait on the notification, then by
 //! badge bit
