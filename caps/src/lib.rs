@@ -42,7 +42,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Description, Diagnostics> {
         path: path.to_path_buf(),
         text: text.to_string(),
     };
-    let errors = validate::validate(&description);
+    let mut errors = validate::validate(&description);
+    if errors.is_empty() {
+        // Limits that only the plan can count.
+        errors = validate::validate_plan(&description, &plan::plan(&description));
+    }
     if errors.is_empty() {
         Ok(description)
     } else {

@@ -848,3 +848,27 @@ pub fn parse_pci_address(s: &str) -> Option<(u8, u8, u8)> {
     let func = u8::from_str_radix(func, 16).ok()?;
     (dev < 0x20 && func < 8).then_some((bus, dev, func))
 }
+
+/// Names one component's info page can hold (`paddock_protocol::component`):
+/// every cap, region, DMA window, badge bit and parameter it can look up.
+pub const MAX_NAMES_PER_COMPONENT: usize = paddock_protocol::component::MAX_SYMBOLS;
+
+/// Checks of a description that need its plan: a component whose names
+/// do not fit its info page would be refused by the root task at boot.
+pub fn validate_plan(d: &Description, plan: &crate::plan::Plan) -> Vec<Error> {
+    let mut errors = Vec::new();
+    for (ci, c) in d.components.iter().enumerate() {
+        let names = plan.symbols_of(ci).count();
+        if names > MAX_NAMES_PER_COMPONENT {
+            errors.push(
+                Error::new(format!(
+                    "`{}` needs {names} names on its info page but one holds {MAX_NAMES_PER_COMPONENT}",
+                    c.name()
+                ))
+                .at(c.name.span(), "this component")
+                .help("each cap, mapped region, DMA window, badge bit and parameter takes one: split the component"),
+            );
+        }
+    }
+    errors
+}
