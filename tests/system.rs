@@ -64,3 +64,30 @@ fn iommu_image_reports_three_io_page_table_levels() {
     assert!(log.contains("kernel config debug-iommu"), "{log}");
     assert_eq!(field(&log, "IO page-table levels"), Some("3"), "{log}");
 }
+
+#[test]
+fn a_signal_crosses_a_channel_with_the_planned_badge_bit() {
+    // Each `hello` signals its peer once through its channel's send cap;
+    // each must be woken with the badge bit the plan gave that channel.
+    let until = [
+        "[alpha]   woken by `channel.ping`",
+        "[beta]   woken by `channel.ping`",
+    ];
+    let outcome = paddock_tests::boot_until("hello", BOOT_TIMEOUT, &until)
+        .unwrap_or_else(|e| panic!("building hello: {e:#}"));
+    assert!(
+        matches!(outcome.verdict, Verdict::Success(_)),
+        "hello ended with {:?}; console:\n{}",
+        outcome.verdict,
+        outcome.log
+    );
+    for name in ["alpha", "beta"] {
+        assert!(
+            outcome
+                .log
+                .contains(&format!("[{name}] signalling `channel.ping`")),
+            "{}",
+            outcome.log
+        );
+    }
+}

@@ -1,9 +1,11 @@
-//! `hello`: reports what the root task gave it, then waits on its
-//! notification and logs every signal, forever.
+//! `hello`: reports what the root task gave it, greets each peer it shares
+//! a channel with (one signal through the channel's send cap), then waits
+//! on its notification and logs every signal by the channel whose badge
+//! bit it carries, forever.
 #![no_std]
 #![no_main]
 
-use paddock_runtime::{entry, log, Component};
+use paddock_runtime::{entry, log, Component, SymbolKind};
 
 entry!(main);
 
@@ -26,10 +28,22 @@ fn main(c: Component) -> ! {
             s.size
         );
     }
+    for s in c.symbols() {
+        if s.kind == SymbolKind::Slot && s.name.starts_with("channel.") {
+            log!("signalling `{}`", s.name);
+            paddock_runtime::sel4::syscall::signal(s.value);
+        }
+    }
     loop {
         match c.wait() {
             Ok(bits) => {
                 log!("signalled: badge bits {bits:#x}");
+                for s in c.symbols() {
+                    if s.kind == SymbolKind::BadgeBit && s.value < 64 && bits & (1 << s.value) != 0
+                    {
+                        log!("  woken by `{}`", s.name);
+                    }
+                }
                 for peer in PEERS_TO_REPORT {
                     if let Some(g) = c.generation_of(peer) {
                         log!("  `{peer}` is at generation {g}");
