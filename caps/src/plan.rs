@@ -468,6 +468,27 @@ impl Planner {
     }
 }
 
+/// Component `ci`'s end of connection `conn` to `peer`: a cap that signals
+/// the peer's notification with the peer's bit for `conn`, and the badge
+/// bit `ci` itself is woken with, both under `name`.
+fn signal_cap(p: &mut Planner, d: &Description, ci: usize, peer: usize, conn: Conn, name: String) {
+    let peer_bit = p.bit(peer, conn);
+    p.cap(
+        ci,
+        CapKind::NotificationSend,
+        None,
+        CapRights::WRITE,
+        1 << peer_bit,
+        name.clone(),
+        format!("signal `{}` (bit {peer_bit})", d.components[peer].name()),
+    );
+    let own = p.bit(ci, conn);
+    p.symbol(ci, name, SymbolKind::BadgeBit, own.into());
+    // Remember the peer for the object fix-up once every component has its
+    // notification.
+    p.plan.caps.last_mut().expect("just pushed").object = Some(usize::MAX - peer);
+}
+
 /// Plans a description that [`crate::validate::validate`] accepted.
 pub fn plan(d: &Description) -> Plan {
     let n = d.components.len();
@@ -735,21 +756,8 @@ pub fn plan(d: &Description) -> Plan {
             } else {
                 idx(&ring.producer)
             };
-            let peer_bit = p.bit(peer, Conn::Ring(r));
-            let n = format!("ring.{}", ring.name.get_ref());
-            p.cap(
-                ci,
-                CapKind::NotificationSend,
-                None,
-                CapRights::WRITE,
-                1 << peer_bit,
-                n.clone(),
-                format!("signal `{}` (bit {peer_bit})", d.components[peer].name()),
-            );
-            let own = p.bit(ci, Conn::Ring(r));
-            p.symbol(ci, n, SymbolKind::BadgeBit, own.into());
-            // Remember the peer for the object fix-up.
-            p.plan.caps.last_mut().expect("just pushed").object = Some(usize::MAX - peer);
+            let name = format!("ring.{}", ring.name.get_ref());
+            signal_cap(&mut p, d, ci, peer, Conn::Ring(r), name);
         }
         for &ch in &channels_of[ci] {
             let channel = &d.channels[ch];
@@ -759,20 +767,8 @@ pub fn plan(d: &Description) -> Plan {
             } else {
                 idx(&ends[0])
             };
-            let peer_bit = p.bit(peer, Conn::Channel(ch));
-            let n = format!("channel.{}", channel.name.get_ref());
-            p.cap(
-                ci,
-                CapKind::NotificationSend,
-                None,
-                CapRights::WRITE,
-                1 << peer_bit,
-                n.clone(),
-                format!("signal `{}` (bit {peer_bit})", d.components[peer].name()),
-            );
-            let own = p.bit(ci, Conn::Channel(ch));
-            p.symbol(ci, n, SymbolKind::BadgeBit, own.into());
-            p.plan.caps.last_mut().expect("just pushed").object = Some(usize::MAX - peer);
+            let name = format!("channel.{}", channel.name.get_ref());
+            signal_cap(&mut p, d, ci, peer, Conn::Channel(ch), name);
         }
         p.symbol(
             ci,
