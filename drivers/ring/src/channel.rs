@@ -59,6 +59,27 @@ impl<'a> Sender<'a> {
         })
     }
 
+    /// The sender of a restarted component, over queues and a region that
+    /// have been in use.
+    ///
+    /// The queues' indices continue from shared memory (as in [`new`]),
+    /// but which buffers the previous instance still held privately cannot
+    /// be told from those the receiver holds. So none is handed out again
+    /// until it comes back on the free queue: a buffer the receiver still
+    /// reads is never reused. What the previous instance held is lost to
+    /// the channel (its capacity shrinks by that much), never duplicated.
+    ///
+    /// [`new`]: Self::new
+    pub fn reattach(
+        active: Queue<'a>,
+        free: Queue<'a>,
+        region: DataRegion<'a>,
+    ) -> Result<Self, AttachError> {
+        let mut sender = Self::new(active, free, region)?;
+        sender.fresh = sender.region.buffers();
+        Ok(sender)
+    }
+
     /// The data region.
     pub fn region(&self) -> &DataRegion<'a> {
         &self.region

@@ -359,3 +359,54 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_restarted_sender_never_reuses_a_buffer_the_receiver_holds() {
+    let l = ChannelLayout::new(4, 64, 4).unwrap();
+    let mut mem = common::Mem::new(l.total_bytes());
+    let (active, free, region) = common::channel(&mut mem, l);
+    let mut rx = Receiver::new(active, free, region).unwrap();
+    // First life: three buffers sent; the receiver takes all three and
+    // gives back only the first.
+    {
+        let mut tx = Sender::new(active, free, region).unwrap();
+        for _ in 0..3 {
+            let buf = tx.alloc().unwrap().unwrap();
+            tx.send(buf).unwrap();
+        }
+        let _ = tx.publish();
+    }
+    let held: Vec<_> = (0..3).map(|_| rx.recv().unwrap().unwrap()).collect();
+    let mut held = held.into_iter();
+    let first = held.next().unwrap();
+    let first_offset = first.offset();
+    rx.give_back(first).unwrap();
+    let _ = rx.publish();
+
+    // Second life: only the returned buffer is handed out.
+    let mut tx = Sender::reattach(active, free, region).unwrap();
+    let buf = tx.alloc().unwrap().unwrap();
+    assert_eq!(buf.offset(), first_offset);
+    assert!(
+        tx.alloc().unwrap().is_none(),
+        "a held buffer was handed out again"
+    );
+    tx.send(buf).unwrap();
+    let _ = tx.publish();
+
+    // The receiver's buffers come back in time and are reused then.
+    let mut returned = Vec::new();
+    for buf in held {
+        returned.push(buf.offset());
+        rx.give_back(buf).unwrap();
+    }
+    let _ = rx.publish();
+    let again: Vec<u32> = (0..2)
+        .map(|_| tx.alloc().unwrap().unwrap().offset())
+        .collect();
+    assert_eq!(again, returned);
+    // With `new` instead, buffer 0 would have been handed out at once
+    // while the receiver still held it.
+    let mut naive = Sender::new(active, free, region).unwrap();
+    assert_eq!(naive.alloc().unwrap().unwrap().offset(), 0);
+}

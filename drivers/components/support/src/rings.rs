@@ -160,10 +160,16 @@ pub fn present(c: &Component, name: &str) -> bool {
 }
 
 /// Attaches to ring `name` (declared with `slots` slots) as its producer.
+/// After a restart the ring is not fresh: the sender then takes back only
+/// the buffers the consumer returns (`Sender::reattach`).
 pub fn writer<'n>(c: &Component, name: &'n str, slots: u32) -> Result<Writer, AttachError<'n>> {
     let parts = attach(c, name, slots)?;
-    let sender =
-        Sender::new(parts.active, parts.free, parts.data).map_err(|e| ring_error(name, e))?;
+    let sender = if c.generation() == 0 {
+        Sender::new(parts.active, parts.free, parts.data)
+    } else {
+        Sender::reattach(parts.active, parts.free, parts.data)
+    }
+    .map_err(|e| ring_error(name, e))?;
     Ok(End {
         io: ByteWriter::new(sender),
         peer: parts.peer,
