@@ -24,8 +24,13 @@ fn a_line_sent_into_com2_comes_back_echoed() {
     let mut s = serial_echo();
     let com2 = s.com2().expect("COM2 attached");
     com2.write_all(b"hello paddock\n").unwrap();
+    // COM1 (the client's log) and COM2 (the echo) are separate streams:
+    // wait for both lines, in whichever order they arrive.
     let verdict = s.wait_for(
-        &["[com2] echo: hello paddock"],
+        &[
+            "[com2] echo: hello paddock",
+            "[console] echoed line 1: hello paddock",
+        ],
         Instant::now() + Duration::from_secs(30),
         false,
         None,
