@@ -19,7 +19,7 @@
 pub mod log;
 mod start;
 
-use paddock_protocol::component::{Info, InfoError};
+use paddock_protocol::component::{Info, InfoError, Symbol};
 use sel4::CPtr;
 
 pub use paddock_protocol::component::{SymbolKind, INFO_VADDR};
@@ -47,6 +47,15 @@ impl core::fmt::Display for Missing<'_> {
 pub struct Region {
     pub vaddr: u64,
     pub size: u64,
+}
+
+impl Region {
+    fn of(s: Symbol<'_>) -> Region {
+        Region {
+            vaddr: s.value,
+            size: s.size,
+        }
+    }
 }
 
 /// The running component: its name, generation and named caps.
@@ -98,55 +107,36 @@ impl Component {
         self.info.generation()
     }
 
+    /// The symbol `name` of `kind`, or which one is missing.
+    fn lookup<'n>(&self, kind: SymbolKind, name: &'n str) -> Result<Symbol<'static>, Missing<'n>> {
+        self.info.find(kind, name).ok_or(Missing { kind, name })
+    }
+
     /// The CPtr of the cap the plan calls `name`.
     pub fn slot<'n>(&self, name: &'n str) -> Result<CPtr, Missing<'n>> {
-        self.info
-            .find(SymbolKind::Slot, name)
-            .map(|s| s.value)
-            .ok_or(Missing {
-                kind: SymbolKind::Slot,
-                name,
-            })
+        self.lookup(SymbolKind::Slot, name).map(|s| s.value)
     }
 
     /// The region the plan calls `name`.
     pub fn region<'n>(&self, name: &'n str) -> Result<Region, Missing<'n>> {
-        self.info
-            .find(SymbolKind::Vaddr, name)
-            .map(|s| Region {
-                vaddr: s.value,
-                size: s.size,
-            })
-            .ok_or(Missing {
-                kind: SymbolKind::Vaddr,
-                name,
-            })
+        self.lookup(SymbolKind::Vaddr, name).map(Region::of)
     }
 
     /// The bus address range (IOVA) of DMA window `name`, as the device
     /// sees it through the IOMMU.
     pub fn iova<'n>(&self, name: &'n str) -> Result<Region, Missing<'n>> {
-        self.info
-            .find(SymbolKind::Iova, name)
-            .map(|s| Region {
-                vaddr: s.value,
-                size: s.size,
-            })
-            .ok_or(Missing {
-                kind: SymbolKind::Iova,
-                name,
-            })
+        self.lookup(SymbolKind::Iova, name).map(Region::of)
     }
 
     /// The setting `name` from the description's `params`, if it has one.
     pub fn param(&self, name: &str) -> Option<u64> {
-        self.info.find(SymbolKind::Param, name).map(|s| s.value)
+        self.lookup(SymbolKind::Param, name).ok().map(|s| s.value)
     }
 
     /// The notification badge bit of channel or IRQ `name`, as a mask.
     pub fn badge_bit<'n>(&self, name: &'n str) -> Result<u64, Missing<'n>> {
-        self.info
-            .find(SymbolKind::BadgeBit, name)
+        self.lookup(SymbolKind::BadgeBit, name)
+            .ok()
             .filter(|s| s.value < 64)
             .map(|s| 1u64 << s.value)
             .ok_or(Missing {
@@ -156,9 +146,8 @@ impl Component {
     }
 
     /// All symbols, for diagnostics.
-    pub fn symbols(&self) -> impl Iterator<Item = paddock_protocol::component::Symbol<'static>> {
-        let info = self.info;
-        (0..).map_while(move |i| info.symbols().nth(i))
+    pub fn symbols(&self) -> impl Iterator<Item = Symbol<'static>> {
+        self.info.symbols()
     }
 
     /// Blocks on the component's notification; returns the badge bits of

@@ -286,7 +286,9 @@ impl<'a> Info<'a> {
         })
     }
 
-    pub fn symbols(&self) -> impl Iterator<Item = Symbol<'a>> + '_ {
+    /// Every symbol, in order. `Info` is a copyable view, so the iterator
+    /// owns one and lives as long as the page.
+    pub fn symbols(self) -> impl Iterator<Item = Symbol<'a>> {
         (0..self.count).filter_map(move |i| self.symbol(i))
     }
 
