@@ -22,6 +22,12 @@ use std::path::Path;
 /// Reads, parses and validates a description. On failure the
 /// [`Diagnostics`] hold every error found, ready to print on stderr.
 pub fn load(path: &Path) -> Result<Description, Diagnostics> {
+    load_planned(path).map(|(description, _)| description)
+}
+
+/// [`load`], also returning the plan that validation computed (its limits
+/// can only be counted on the plan), so callers need not plan again.
+pub fn load_planned(path: &Path) -> Result<(Description, plan::Plan), Diagnostics> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Diagnostics::new(
             path,
@@ -30,25 +36,31 @@ pub fn load(path: &Path) -> Result<Description, Diagnostics> {
                 .help("give the path of a system description such as `images/default.toml`")],
         )
     })?;
-    parse(path, &text)
+    parse_planned(path, &text)
 }
 
 /// Parses and validates a description held in memory; `path` only names it
 /// in messages.
 pub fn parse(path: &Path, text: &str) -> Result<Description, Diagnostics> {
+    parse_planned(path, text).map(|(description, _)| description)
+}
+
+fn parse_planned(path: &Path, text: &str) -> Result<(Description, plan::Plan), Diagnostics> {
     let mut description: Description = toml::from_str(text)
         .map_err(|e| Diagnostics::new(path, text, vec![diagnostics::from_toml(&e)]))?;
     description.source = Source {
         path: path.to_path_buf(),
         text: text.to_string(),
     };
-    let mut errors = validate::validate(&description);
-    if errors.is_empty() {
-        // Limits that only the plan can count.
-        errors = validate::validate_plan(&description, &plan::plan(&description));
+    let errors = validate::validate(&description);
+    if !errors.is_empty() {
+        return Err(Diagnostics::new(path, text, errors));
     }
+    // Limits that only the plan can count.
+    let plan = plan::plan(&description);
+    let errors = validate::validate_plan(&description, &plan);
     if errors.is_empty() {
-        Ok(description)
+        Ok((description, plan))
     } else {
         Err(Diagnostics::new(path, text, errors))
     }

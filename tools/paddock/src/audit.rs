@@ -2,7 +2,7 @@
 //! against the isolation rules and reported as text, JSON or DOT.
 
 use clap::{Args, ValueEnum};
-use paddock_caps::{audit, plan, report};
+use paddock_caps::{audit, report};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,14 +33,13 @@ pub struct AuditArgs {
 /// Exit status: 0 when every rule holds, 1 when a rule fails (each failure
 /// is also named on stderr), 2 when the description is invalid.
 pub fn run(args: &AuditArgs) -> anyhow::Result<ExitCode> {
-    let description = match paddock_caps::load(&args.image) {
+    let (description, plan) = match paddock_caps::load_planned(&args.image) {
         Ok(d) => d,
         Err(diagnostics) => {
             eprint!("{diagnostics}");
             return Ok(ExitCode::from(2));
         }
     };
-    let plan = plan::plan(&description);
     if let Some(log) = &args.runtime {
         let text = std::fs::read_to_string(log)
             .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", log.display()))?;

@@ -5,6 +5,7 @@
 use crate::progress::Step;
 use crate::qemu;
 use anyhow::{bail, Context, Result};
+use paddock_caps::plan::Plan;
 use paddock_caps::Description;
 use paddock_kernel::config::KernelConfig;
 use paddock_protocol::blob::Kind;
@@ -30,14 +31,20 @@ pub struct Image {
 /// target produces once linked without its C runtime.
 pub const COMPONENT_TARGET: &str = "x86_64-unknown-linux-gnu";
 
-/// Loads a description, or fails with its rendered diagnostics.
-pub fn load_description(path: &Path) -> Result<Description> {
-    paddock_caps::load(path).map_err(|d| anyhow::anyhow!("{d}"))
+/// Loads and plans a description, or fails with its rendered diagnostics.
+pub fn load_description(path: &Path) -> Result<(Description, Plan)> {
+    paddock_caps::load_planned(path).map_err(|d| anyhow::anyhow!("{d}"))
 }
 
-/// Builds the image a description asks for, reusing every cached piece.
+/// Builds the image a description file asks for, reusing every cached
+/// piece.
 pub fn build(workspace: &Path, description_path: &Path) -> Result<Image> {
-    let description = load_description(description_path)?;
+    let (description, plan) = load_description(description_path)?;
+    build_planned(workspace, &description, &plan)
+}
+
+/// Builds the image of a loaded description and its plan.
+pub fn build_planned(workspace: &Path, description: &Description, plan: &Plan) -> Result<Image> {
     let system = &description.system;
     let config = system.kernel_config();
 
@@ -45,8 +52,7 @@ pub fn build(workspace: &Path, description_path: &Path) -> Result<Image> {
     let kernel = paddock_kernel::build::build(workspace, config)?;
     step.done(if kernel.rebuilt { "built" } else { "cached" });
 
-    let plan = paddock_caps::plan::plan(&description);
-    let spec = paddock_caps::encode::encode(&plan);
+    let spec = paddock_caps::encode::encode(plan);
     let mut programs: Vec<&str> = description.components.iter().map(|c| c.program()).collect();
     programs.sort_unstable();
     programs.dedup();

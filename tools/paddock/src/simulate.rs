@@ -82,9 +82,9 @@ pub fn run(workspace: &Path, args: &SimulateArgs) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| workspace.join(DEFAULT_IMAGE));
     eprintln!("paddock: building {}", path.display());
-    let description = image::load_description(&path)?;
+    let (description, plan) = image::load_description(&path)?;
     let devices = Devices::of(&description);
-    let image = image::build(workspace, &path)?;
+    let image = image::build_planned(workspace, &description, &plan)?;
     let extra = Extra {
         icount: args.icount,
         ..Extra::default()
@@ -126,7 +126,6 @@ pub fn run(workspace: &Path, args: &SimulateArgs) -> Result<ExitCode> {
                 after.as_secs_f64()
             );
             if args.audit {
-                let plan = paddock_caps::plan::plan(&description);
                 return Ok(crate::audit::runtime(&plan, &outcome.log, "the console"));
             }
             ExitCode::SUCCESS
