@@ -32,6 +32,8 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod limits;
+
 use core::fmt;
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};

@@ -1,8 +1,8 @@
 //! The pinned seL4 kernel source.
 //!
 //! The only seL4 source on the package registries is the `seL4/` folder
-//! bundled in crates.io's `sel4-sys` 0.0.28. `tools/kernel-source` depends on
-//! it (pinned by checksum in that folder's `Cargo.lock`) without ever being
+//! bundled in `sel4-sys` 0.0.28 on Cargo's registry. `tools/kernel-source`
+//! depends on it (pinned by checksum in that folder's `Cargo.lock`) without ever being
 //! compiled; `cargo metadata` fetches the package if needed and reports where
 //! it lives. The registry copy is read, never written: builds copy it first
 //! (see `build`).
@@ -11,7 +11,7 @@ use anyhow::{bail, ensure, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The crates.io package and version that carry the kernel source.
+/// The registry package and version that carry the kernel source.
 pub const PACKAGE: &str = "sel4-sys";
 pub const PACKAGE_VERSION: &str = "0.0.28";
 /// The kernel version that package carries (its `seL4/VERSION`).
