@@ -1,16 +1,28 @@
-//! Cached, out-of-tree kernel builds, one per [`KernelConfig`].
+//! Cached, out-of-tree kernel builds, one per [`KernelConfig`] and set of
+//! inputs.
 //!
-//! Each configuration gets `target/kernel/<config>/` holding
+//! A build is made in a private staging folder and then *published*: renamed,
+//! in one step, to `target/kernel/<config>/<key>/`, where `<key>` is a hash
+//! of the stamp (every input that decides the result). A published folder is
+//! never written again, so any number of readers (the image builder, the
+//! cross-check tests, a second `./simulate`) can use its files while another
+//! process builds: a reader only ever sees a complete build. It holds
 //! * `src/`: a copy of the pinned source with the configuration's
 //!   `autoconf.h` written over `include/plat/pc99/autoconf.h` (that folder
 //!   precedes `-I.`, so a header in the build folder would be ignored);
 //! * `build/`: the Makefile's output folder, including the headers the kernel
-//!   build generates (`api/invocation.h`, `arch/api/syscall.h`, ...);
-//! * `kernel.elf`, and `kernel32.elf` (the same kernel as `elf32-i386`, the
-//!   only form QEMU's multiboot loader accepts);
-//! * `stamp`: every input that decides the result. A build whose stamp
-//!   matches is reused untouched, so changing one image's configuration
-//!   rebuilds only that configuration.
+//!   build generates (`api/invocation.h`, `arch/api/syscall.h`, ...) and
+//!   `kernel_all.c_pp`;
+//! * `kernel32.elf` (the kernel as `elf32-i386`, the only form QEMU's
+//!   multiboot loader accepts) beside `build/kernel.elf`;
+//! * `stamp`: the inputs, as text.
+//!
+//! Every path in the stamp is canonical, so the same inputs reached through
+//! different spellings (`tools/kernel/../../target/venv` from a test,
+//! `target/venv` from the command line) give the same key instead of
+//! rebuilding each other's kernels. Builds of one configuration are
+//! serialised by a lock on `target/kernel/<config>/.lock`; the lock is held
+//! only while building and publishing, never while reading.
 
 use crate::config::KernelConfig;
 use crate::source::KernelSource;
@@ -26,7 +38,7 @@ use std::time::{Duration, Instant};
 const EXTRA_CFLAGS: &str = "-Wno-address-of-packed-member -Wno-array-bounds";
 
 /// Bumped whenever the way a kernel is built changes, to invalidate caches.
-const BUILD_RECIPE_VERSION: u32 = 2;
+const BUILD_RECIPE_VERSION: u32 = 3;
 
 /// A fix applied to the source copy: (file, text, replacement). seL4
 /// 5.0's x86_64 `restore_user_context` finds the top of the kernel stack
@@ -77,59 +89,116 @@ pub fn python(workspace: &Path) -> PathBuf {
     }
 }
 
-/// Builds the kernel for `config`, or reuses the cached build when every
-/// input is unchanged.
+/// Builds the kernel for `config`, or reuses the published build of the
+/// same inputs. The returned paths lie in a published folder: they stay
+/// valid and unchanged whatever other processes build meanwhile.
 pub fn build(workspace: &Path, config: KernelConfig) -> Result<BuiltKernel> {
     let started = Instant::now();
     let pristine = KernelSource::locate(workspace)?;
-    let dir = kernel_dir(workspace, config);
-    let src = dir.join("src");
-    let build_dir = dir.join("build");
-    let elf = build_dir.join("kernel.elf");
-    let elf32 = dir.join("kernel32.elf");
-    let stamp_path = dir.join("stamp");
-    let python = python(workspace);
-    let stamp = stamp_text(&pristine, config, &python);
+    let config_dir = kernel_dir(workspace, config);
+    let python = canonical(&python(workspace));
+    let stamp = stamp_text(&canonical(pristine.root()), config, &python);
+    let published = config_dir.join(format!("{:016x}", fnv1a(stamp.as_bytes())));
 
-    // Builds of one configuration from several processes (parallel tests,
-    // a second terminal) would write the same files: one at a time.
-    let _lock = lock_dir(&dir)?;
-
-    let cached = fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp)
-        && elf.is_file()
-        && elf32.is_file();
-    if !cached {
-        if !python.is_file() {
-            bail!(
-                "{} not found: the kernel's header generators need Python with ply, six \
-                 and tempita (./simulate and ./test create this venv)",
-                python.display()
-            );
+    let mut rebuilt = false;
+    if !is_published(&published, &stamp) {
+        // Builds of one configuration from several processes (parallel
+        // tests, a second terminal) would do the same work: one at a time,
+        // and the second finds the first's result.
+        let _lock = lock_dir(&config_dir)?;
+        if !is_published(&published, &stamp) {
+            if !python.is_file() {
+                bail!(
+                    "{} not found: the kernel's header generators need Python with ply, six \
+                     and tempita (./simulate and ./test create this venv)",
+                    python.display()
+                );
+            }
+            let staging = config_dir.join(format!("staging-{}", std::process::id()));
+            if staging.exists() {
+                fs::remove_dir_all(&staging)
+                    .with_context(|| format!("removing {}", staging.display()))?;
+            }
+            build_into(&pristine, &staging, config, &python)?;
+            fs::write(staging.join("stamp"), &stamp)
+                .with_context(|| format!("writing {}", staging.join("stamp").display()))?;
+            if published.exists() {
+                // Inputs identical but the stamp unreadable or the files
+                // gone: an interrupted clean-up. Nobody can be reading a
+                // folder that `is_published` refuses, so it may go.
+                fs::remove_dir_all(&published)
+                    .with_context(|| format!("removing {}", published.display()))?;
+            }
+            fs::rename(&staging, &published).with_context(|| {
+                format!(
+                    "publishing {} as {}",
+                    staging.display(),
+                    published.display()
+                )
+            })?;
+            rebuilt = true;
         }
-        // A stale stamp must not survive a failed build.
-        let _ = fs::remove_file(&stamp_path);
-        prepare_source(pristine.root(), &src, config)?;
-        run_make(&src, &build_dir, config, &python, &dir.join("build.log"))?;
-        let status = Command::new("objcopy")
-            .args(["-O", "elf32-i386"])
-            .arg(&elf)
-            .arg(&elf32)
-            .status()
-            .context("running objcopy")?;
-        if !status.success() {
-            bail!("objcopy -O elf32-i386 {} failed", elf.display());
-        }
-        fs::write(&stamp_path, &stamp)
-            .with_context(|| format!("writing {}", stamp_path.display()))?;
     }
+    let build_dir = published.join("build");
     Ok(BuiltKernel {
         config,
-        elf,
-        elf32,
-        source: KernelSource::at(src)?,
+        elf: build_dir.join("kernel.elf"),
+        elf32: published.join("kernel32.elf"),
+        source: KernelSource::at(published.join("src"))?,
         build_dir,
-        rebuilt: !cached,
+        rebuilt,
         elapsed: started.elapsed(),
+    })
+}
+
+/// Whether `dir` is a complete published build of exactly `stamp`.
+fn is_published(dir: &Path, stamp: &str) -> bool {
+    fs::read_to_string(dir.join("stamp")).is_ok_and(|s| s == stamp)
+        && dir.join("build/kernel.elf").is_file()
+        && dir.join("kernel32.elf").is_file()
+}
+
+/// Configures a source copy in `dir/src`, builds it in `dir/build` and
+/// converts the result to `dir/kernel32.elf`.
+fn build_into(
+    pristine: &KernelSource,
+    dir: &Path,
+    config: KernelConfig,
+    python: &Path,
+) -> Result<()> {
+    let src = dir.join("src");
+    let build_dir = dir.join("build");
+    prepare_source(pristine.root(), &src, config)?;
+    run_make(&src, &build_dir, config, python, &dir.join("build.log"))?;
+    let elf = build_dir.join("kernel.elf");
+    let status = Command::new("objcopy")
+        .args(["-O", "elf32-i386"])
+        .arg(&elf)
+        .arg(dir.join("kernel32.elf"))
+        .status()
+        .context("running objcopy")?;
+    if !status.success() {
+        bail!("objcopy -O elf32-i386 {} failed", elf.display());
+    }
+    Ok(())
+}
+
+/// `path` with its folder's symbolic links and `..` resolved, when that
+/// folder exists. The last component is kept as it is: a venv's
+/// `python3` is a link to the system interpreter, and only when run through
+/// the link does it find the venv's modules.
+fn canonical(path: &Path) -> PathBuf {
+    match (path.parent().map(fs::canonicalize), path.file_name()) {
+        (Some(Ok(dir)), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// FNV-1a, 64 bits: a stable name for a stamp. Collisions cannot mix up
+/// builds: the full stamp inside the folder is compared as well.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
@@ -145,11 +214,11 @@ pub fn lock_dir(dir: &Path) -> Result<fs::File> {
 }
 
 /// Everything that decides a build's output, as text.
-fn stamp_text(pristine: &KernelSource, config: KernelConfig, python: &Path) -> String {
+fn stamp_text(pristine: &Path, config: KernelConfig, python: &Path) -> String {
     format!(
         "recipe {BUILD_RECIPE_VERSION}\nsource {}\npython {}\ncflags {EXTRA_CFLAGS}\n\
          make {}\n--- autoconf.h ---\n{}",
-        pristine.root().display(),
+        pristine.display(),
         python.display(),
         make_args(config).join(" "),
         config.autoconf_h()
@@ -259,4 +328,49 @@ fn path_with_venv(python: &Path) -> std::ffi::OsString {
         dirs.extend(std::env::split_paths(&path));
     }
     std::env::join_paths(dirs).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_spellings_of_one_interpreter_give_one_stamp() {
+        let dir = std::env::temp_dir().join(format!("paddock-canonical-{}", std::process::id()));
+        let bin = dir.join("target/venv/bin");
+        fs::create_dir_all(&bin).unwrap();
+        fs::create_dir_all(dir.join("tools/kernel")).unwrap();
+        let direct = bin.join("python3");
+        let roundabout = dir.join("tools/kernel/../../target/venv/bin/python3");
+        assert_ne!(direct, roundabout);
+        assert_eq!(canonical(&direct), canonical(&roundabout));
+        let stamp =
+            |python: &Path| stamp_text(Path::new("/src"), KernelConfig::DEBUG, &canonical(python));
+        assert_eq!(stamp(&direct), stamp(&roundabout));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_interpreter_link_itself_is_kept() {
+        // Resolving the venv's `python3` link would name the system
+        // interpreter, which does not see the venv's modules.
+        let dir = std::env::temp_dir().join(format!("paddock-link-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let link = dir.join("python3");
+        std::os::unix::fs::symlink("/bin/true", &link).unwrap();
+        assert_eq!(canonical(&link).file_name(), link.file_name());
+        assert_eq!(
+            canonical(&link).parent(),
+            fs::canonicalize(&dir).ok().as_deref()
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn other_inputs_get_another_folder() {
+        let a = stamp_text(Path::new("/src"), KernelConfig::DEBUG, Path::new("/p"));
+        let b = stamp_text(Path::new("/src"), KernelConfig::RELEASE, Path::new("/p"));
+        assert_ne!(fnv1a(a.as_bytes()), fnv1a(b.as_bytes()));
+        assert_eq!(fnv1a(a.as_bytes()), fnv1a(a.clone().as_bytes()));
+    }
 }
