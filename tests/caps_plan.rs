@@ -345,3 +345,87 @@ fn every_single_byte_corruption_is_refused_or_harmless() {
         }
     }
 }
+
+fn parse_plan(text: &str) -> Plan {
+    let v = paddock_caps::parse(Path::new("inline.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+    plan(&v)
+}
+
+const TWO_DEVICES: &str = r#"
+[system]
+name = "msi"
+kernel = "debug"
+
+[[component]]
+name = "drv"
+program = "drv-prog"
+
+[[component.pci]]
+name = "first"
+address = "00:03.0"
+
+[[component.pci]]
+name = "second"
+address = "00:04.0"
+
+[[component.irq]]
+name = "line"
+ioapic_pin = 5
+
+[[component.irq]]
+name = "rx"
+msi = "second"
+
+[[component.irq]]
+name = "tx"
+msi = "second"
+
+[[component.irq]]
+name = "err"
+msi = "second"
+
+[[component.irq]]
+name = "only"
+msi = "first"
+"#;
+
+#[test]
+fn a_devices_msis_are_its_messages_in_order_in_one_aligned_block() {
+    use paddock_caps::plan::{IrqSource, MsiBlock};
+    let p = parse_plan(TWO_DEVICES);
+    let msi = |name: &str| {
+        let q = p.irqs.iter().find(|q| q.name == name).unwrap();
+        match q.source {
+            IrqSource::Msi { pci, handle } => (pci, handle, q.vector),
+            other => panic!("{name}: {other:?}"),
+        }
+    };
+    // Messages are numbered per device, whatever comes before them.
+    let (rx, tx, err, only) = (msi("rx"), msi("tx"), msi("err"), msi("only"));
+    assert_eq!((rx.0, rx.1), (1, 0));
+    assert_eq!((tx.0, tx.1), (1, 1));
+    assert_eq!((err.0, err.1), (1, 2));
+    assert_eq!((only.0, only.1), (0, 0));
+    // Three messages take a block of four consecutive vectors whose CPU
+    // vector (0x30 + first) is a multiple of four, all four reserved.
+    let first = rx.2;
+    assert_eq!((tx.2, err.2), (first + 1, first + 2));
+    assert_eq!((0x30 + u32::from(first)) % 4, 0);
+    assert!(!(first..first + 4).contains(&only.2));
+    assert_eq!(
+        p.pci[1].msi,
+        Some(MsiBlock {
+            first_vector: first,
+            messages: 3
+        })
+    );
+    assert_eq!(
+        p.pci[0].msi,
+        Some(MsiBlock {
+            first_vector: only.2,
+            messages: 1
+        })
+    );
+    // The pin keeps its natural vector.
+    assert_eq!(p.irqs[0].vector, 5);
+}

@@ -62,6 +62,10 @@ pub struct System {
     pub memory_mib: u32,
     pub qemu_machine: Machine,
     pub qemu_devices: Vec<String>,
+    /// Whether a PCI device may master the bus with no IOMMU confining it
+    /// (`unconfined_dma = true` on the device); the audit fails such a
+    /// device unless this is set.
+    pub accept_unconfined_dma: bool,
     pub spans: SystemSpans,
 }
 
@@ -76,6 +80,7 @@ pub struct SystemSpans {
     pub qemu_devices: Span,
     /// One span per entry of `qemu_devices`.
     pub qemu_device: Vec<Span>,
+    pub accept_unconfined_dma: Span,
 }
 
 impl System {
@@ -141,6 +146,8 @@ struct RawSystem {
     qemu_machine: Option<Spanned<Machine>>,
     #[serde(default)]
     qemu_devices: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    accept_unconfined_dma: Option<Spanned<bool>>,
 }
 
 fn flavour<'de, D: Deserializer<'de>>(d: D) -> Result<Spanned<Flavour>, D::Error> {
@@ -164,6 +171,7 @@ impl<'de> Deserialize<'de> for System {
         let (memory_mib, memory_span) = split(&raw.memory_mib, DEFAULT_MEMORY_MIB);
         let (qemu_machine, machine_span) = split(&raw.qemu_machine, Machine::Pc);
         let (devices, devices_span) = split(&raw.qemu_devices, Vec::new());
+        let (accept, accept_span) = split(&raw.accept_unconfined_dma, false);
         Ok(System {
             name: raw.name.get_ref().clone(),
             kernel: *raw.kernel.get_ref(),
@@ -171,6 +179,7 @@ impl<'de> Deserialize<'de> for System {
             memory_mib,
             qemu_machine,
             qemu_devices: devices.iter().map(|d| d.get_ref().clone()).collect(),
+            accept_unconfined_dma: accept,
             spans: SystemSpans {
                 name: raw.name.span(),
                 kernel: raw.kernel.span(),
@@ -179,6 +188,7 @@ impl<'de> Deserialize<'de> for System {
                 qemu_machine: machine_span,
                 qemu_devices: devices_span,
                 qemu_device: devices.iter().map(|d| d.span()).collect(),
+                accept_unconfined_dma: accept_span,
             },
         })
     }
@@ -365,6 +375,10 @@ pub struct PciDevice {
     pub bars: Vec<Bar>,
     #[serde(default, rename = "dma")]
     pub dma: Vec<DmaWindow>,
+    /// `true`: the device masters the bus on a system without an IOMMU,
+    /// so it can read and write all memory.
+    #[serde(default)]
+    pub unconfined_dma: Option<Spanned<bool>>,
 }
 
 /// `[[component.pci.bar]]`: a memory BAR mapped uncached into the driver.

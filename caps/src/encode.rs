@@ -1,5 +1,6 @@
 //! Plan -> spec bytes (the format of `paddock-spec`).
 
+use crate::model::PciSelector;
 use crate::plan::{IrqSource, Owner, Plan};
 use paddock_spec::*;
 use restart_kind::restart;
@@ -181,16 +182,14 @@ pub fn encode(plan: &Plan) -> Vec<u8> {
         .pci
         .iter()
         .map(|p| {
-            let (vendor, device) = p.id.unwrap_or((0, 0));
-            let (bus, dev, func) = p.address.unwrap_or((0, 0, 0));
+            // The fields of the other selector stay zero.
+            let (flags, (vendor, device), (bus, dev, func)) = match p.selector {
+                PciSelector::Id { vendor, device } => (PCI_HAS_ID, (vendor, device), (0, 0, 0)),
+                PciSelector::At { bus, dev, func } => (PCI_HAS_ADDRESS, (0, 0), (bus, dev, func)),
+            };
             PciRecord {
                 owner: u32_of(p.owner),
-                flags: (if p.id.is_some() { PCI_HAS_ID } else { 0 })
-                    | (if p.address.is_some() {
-                        PCI_HAS_ADDRESS
-                    } else {
-                        0
-                    }),
+                flags,
                 bus,
                 dev,
                 func,

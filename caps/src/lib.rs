@@ -1,17 +1,25 @@
 //! System descriptions, validation, the capability plan and its audit.
 //!
-//! The flow is `images/<name>.toml` -> [`load`] (parse with spans, then
-//! whole-system [`validate`]) -> [`plan::plan`] (every kernel object, slot,
-//! mapping and binding) -> [`encode::encode`] (the binary spec the root task
-//! reads with `paddock-spec`) and [`audit::audit`] (the isolation rules),
-//! with [`report`] rendering the result as text, JSON or DOT.
+//! The flow is `images/<name>.toml` -> [`parse`] (TOML with spans, a
+//! [`Description`]) -> [`validate`] (whole-system rules; a typed
+//! [`model::Model`] only when there is no error) -> [`plan::plan`] (every
+//! kernel object, slot, mapping and binding, from the model alone) ->
+//! [`limits`] (what only the plan can count) -> [`encode::encode`] (the
+//! binary spec the root task reads with `paddock-spec`) and
+//! [`audit::audit`] (the isolation rules), with [`report`] rendering the
+//! result as text, JSON or DOT. [`check`] runs the rules again on the
+//! encoded bytes `paddock build` is about to embed, and counts what only
+//! the build knows (program sizes, the root task's slots).
 
 pub mod audit;
 pub mod description;
 pub mod diagnostics;
 pub mod encode;
+pub mod limits;
+pub mod model;
 pub mod plan;
 pub mod report;
+pub mod symbols;
 pub mod validate;
 
 pub use description::{Component, Description, Source, System};
@@ -19,51 +27,67 @@ pub use diagnostics::{Diagnostics, Error, Position};
 
 use std::path::Path;
 
-/// Reads, parses and validates a description. On failure the
-/// [`Diagnostics`] hold every error found, ready to print on stderr.
-pub fn load(path: &Path) -> Result<Description, Diagnostics> {
-    load_planned(path).map(|(description, _)| description)
+/// A description that passed validation: as written (for reports and
+/// error locations) and as the planner reads it.
+#[derive(Clone, Debug)]
+pub struct Validated {
+    pub description: Description,
+    pub model: model::Model,
 }
 
-/// [`load`], also returning the plan that validation computed (its limits
-/// can only be counted on the plan), so callers need not plan again.
+impl AsRef<model::Model> for Validated {
+    fn as_ref(&self) -> &model::Model {
+        &self.model
+    }
+}
+
+/// Reads, parses and validates a description, and checks the limits of its
+/// plan. On failure the [`Diagnostics`] hold every error found, ready to
+/// print on stderr.
+pub fn load(path: &Path) -> Result<Validated, Diagnostics> {
+    let text = read(path)?;
+    parse(path, &text)
+}
+
+/// [`load`], also returning the plan (its limits are counted on it), so
+/// callers need not plan again.
 pub fn load_planned(path: &Path) -> Result<(Description, plan::Plan), Diagnostics> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = read(path)?;
+    parse_planned(path, &text).map(|(v, plan)| (v.description, plan))
+}
+
+fn read(path: &Path) -> Result<String, Diagnostics> {
+    std::fs::read_to_string(path).map_err(|e| {
         Diagnostics::new(
             path,
             "",
             vec![Error::new(format!("cannot read `{}`: {e}", path.display()))
                 .help("give the path of a system description such as `images/default.toml`")],
         )
-    })?;
-    parse_planned(path, &text)
+    })
 }
 
 /// Parses and validates a description held in memory; `path` only names it
 /// in messages.
-pub fn parse(path: &Path, text: &str) -> Result<Description, Diagnostics> {
-    parse_planned(path, text).map(|(description, _)| description)
+pub fn parse(path: &Path, text: &str) -> Result<Validated, Diagnostics> {
+    parse_planned(path, text).map(|(v, _)| v)
 }
 
-fn parse_planned(path: &Path, text: &str) -> Result<(Description, plan::Plan), Diagnostics> {
+/// Parse, validate, plan, check the plan's limits.
+pub fn parse_planned(path: &Path, text: &str) -> Result<(Validated, plan::Plan), Diagnostics> {
     let mut description: Description = toml::from_str(text)
         .map_err(|e| Diagnostics::new(path, text, vec![diagnostics::from_toml(&e)]))?;
     description.source = Source {
         path: path.to_path_buf(),
         text: text.to_string(),
     };
-    let errors = validate::validate(&description);
+    let model = validate::validate(&description).map_err(|e| Diagnostics::new(path, text, e))?;
+    let plan = plan::plan(&model);
+    let errors = limits::check(&description, &plan);
     if !errors.is_empty() {
         return Err(Diagnostics::new(path, text, errors));
     }
-    // Limits that only the plan can count.
-    let plan = plan::plan(&description);
-    let errors = validate::validate_plan(&description, &plan);
-    if errors.is_empty() {
-        Ok((description, plan))
-    } else {
-        Err(Diagnostics::new(path, text, errors))
-    }
+    Ok((Validated { description, model }, plan))
 }
 
 #[cfg(test)]
@@ -80,13 +104,14 @@ mod tests {
     #[test]
     fn minimal_images_give_their_kernel_configs() {
         let d = load(&image("default.toml")).unwrap();
-        assert_eq!(d.system.kernel_config(), KernelConfig::DEBUG);
+        assert_eq!(d.description.system.kernel_config(), KernelConfig::DEBUG);
+        assert_eq!(d.model.kernel, KernelConfig::DEBUG);
         let r = load(&image("release.toml")).unwrap();
-        assert_eq!(r.system.kernel_config(), KernelConfig::RELEASE);
+        assert_eq!(r.model.kernel, KernelConfig::RELEASE);
         let i = load(&image("iommu.toml")).unwrap();
-        assert_eq!(i.system.kernel_config(), KernelConfig::DEBUG_IOMMU);
+        assert_eq!(i.model.kernel, KernelConfig::DEBUG_IOMMU);
         assert_eq!(
-            i.system.qemu_args(),
+            i.description.system.qemu_args(),
             ["-machine", "q35", "-m", "512M", "-device", "intel-iommu"]
         );
     }

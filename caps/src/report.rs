@@ -197,7 +197,7 @@ pub fn text(d: &Description, p: &Plan, a: &Audit) -> String {
                     cap.slot,
                     cap.name,
                     cap.rights.text(),
-                    cap.grants
+                    p.grants(cap)
                 );
             }
         }
@@ -300,7 +300,7 @@ pub fn json(d: &Description, p: &Plan, a: &Audit) -> Value {
                     "object": k.object.and_then(|o| if k.kind == CapKind::IrqHandler { p.irqs.get(o).map(|q| q.name.clone()) } else { p.objects.get(o).map(|x| x.name.clone()) }),
                     "rights": k.rights.text(),
                     "badge": k.badge,
-                    "grants": k.grants,
+                    "grants": p.grants(k),
                 })).collect::<Vec<_>>(),
                 "mappings": p.mappings_of(i).map(|m| json!({
                     "name": m.name,

@@ -33,6 +33,10 @@ pub const MAX_IRQ_VECTOR: u8 = 107;
 /// PCI functions one system may declare (the root task's device table).
 pub const MAX_PCI_DEVICES: usize = 16;
 
+/// Messages one PCI function's MSI capability can carry (Multiple Message
+/// Capable is at most 5: 2^5 messages).
+pub const MAX_MSI_MESSAGES: usize = 32;
+
 /// Pages of program (ELF segments) one component may load.
 pub const MAX_ELF_PAGES: usize = 256;
 

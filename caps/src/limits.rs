@@ -1,0 +1,116 @@
+//! Limits that can only be counted on the plan: symbols per info page,
+//! kernel objects, memory, paging structures per address space. Each
+//! error points at the declaration responsible (the model keeps the
+//! description's order, so plan indices lead back to spans).
+
+use crate::description::Description;
+use crate::diagnostics::Error;
+use crate::plan::{ObjectKind, Owner, Plan};
+use paddock_protocol::component::{INFO_VADDR, STATUS_VADDR};
+use paddock_spec::limits::{
+    MAX_ELF_PAGES, MAX_OBJECTS, MAX_PAGING_TABLES, MAX_SYMBOLS, MEMORY_RESERVED_MIB,
+};
+
+/// Paging structures kept, in each address space, for what lies below
+/// the planned region: one PDPT and one page directory for the low 1 GiB,
+/// the page tables covering the info and status pages, and those of a
+/// program of [`MAX_ELF_PAGES`] pages, which may straddle one more 2 MiB
+/// boundary than its size needs. Programs linked by
+/// `drivers/runtime/link.ld` start at 4 MiB, right above the page table
+/// of the info and status pages, and need fewer; `paddock build` counts
+/// each program's own.
+pub const PROGRAM_PAGING_MARGIN: usize =
+    2 + ((INFO_VADDR >> 21) - (STATUS_VADDR >> 21) + 1) as usize + MAX_ELF_PAGES.div_ceil(512) + 1;
+
+/// Paging structures the planned region of one component may have.
+pub const MAX_PLANNED_PAGING_TABLES: usize = MAX_PAGING_TABLES - PROGRAM_PAGING_MARGIN;
+
+const MIB: u64 = 1 << 20;
+
+/// Every limit the plan of `d` exceeds.
+pub fn check(d: &Description, plan: &Plan) -> Vec<Error> {
+    let mut errors = Vec::new();
+    for (ci, c) in d.components.iter().enumerate() {
+        let names = plan.symbols_of(ci).count();
+        if names > MAX_SYMBOLS {
+            errors.push(
+                Error::new(format!(
+                    "`{}` needs {names} names on its info page but one holds {MAX_SYMBOLS}",
+                    c.name()
+                ))
+                .at(c.name.span(), "this component")
+                .help("each cap, mapped region, DMA window, badge bit and parameter takes one: split the component"),
+            );
+        }
+        let tables = plan
+            .objects
+            .iter()
+            .filter(|o| {
+                o.owner == Owner::Component(ci)
+                    && matches!(
+                        o.kind,
+                        ObjectKind::Pdpt | ObjectKind::PageDirectory | ObjectKind::PageTable
+                    )
+            })
+            .count();
+        if tables > MAX_PLANNED_PAGING_TABLES {
+            errors.push(
+                Error::new(format!(
+                    "the regions of `{}` need {tables} paging structures but an address space holds {MAX_PAGING_TABLES}, {PROGRAM_PAGING_MARGIN} of them kept for its program",
+                    c.name()
+                ))
+                .at(c.name.span(), "this component")
+                .help("each page table maps 2 MiB: make the heap, rings, shared regions, BARs or DMA buffers of this component smaller"),
+            );
+        }
+    }
+    if let Some(extra) = plan.objects.get(MAX_OBJECTS) {
+        let (span, what) = match extra.owner {
+            Owner::Root => (d.system.spans.name.clone(), "this system"),
+            Owner::Component(c) => (d.components[c].name.span(), "this component's"),
+            Owner::Ring(r) => (d.rings[r].name.span(), "this ring's"),
+            Owner::Shared(s) => (d.shared[s].name.span(), "this shared region's"),
+            Owner::Pci(pi) => {
+                let dev = &plan.pci[pi];
+                let name = d.components[dev.owner]
+                    .pci_devices
+                    .iter()
+                    .find(|p| *p.name.get_ref() == dev.name)
+                    .map_or(d.components[dev.owner].name.span(), |p| p.name.span());
+                (name, "this device's")
+            }
+        };
+        errors.push(
+            Error::new(format!(
+                "the system needs {} kernel objects but the root task holds {MAX_OBJECTS}",
+                plan.objects.len()
+            ))
+            .at(span, format!("{what} objects pass the limit"))
+            .help("each component, ring, shared region and DMA window takes objects: split the system"),
+        );
+    }
+    let sys = &d.system;
+    let available = u64::from(sys.memory_mib).saturating_sub(MEMORY_RESERVED_MIB) * MIB;
+    let needed = plan.memory_bytes();
+    if needed > available {
+        let need_mib = needed.div_ceil(MIB) + MEMORY_RESERVED_MIB;
+        let span = if sys.spans.memory_mib.is_empty() {
+            sys.spans.name.clone()
+        } else {
+            sys.spans.memory_mib.clone()
+        };
+        errors.push(
+            Error::new(format!(
+                "the plan needs {} MiB of memory but memory_mib {} leaves {} MiB for it",
+                needed.div_ceil(MIB),
+                sys.memory_mib,
+                available / MIB
+            ))
+            .at(span, "guest memory")
+            .help(format!(
+                "set `memory_mib = {need_mib}` or more: {MEMORY_RESERVED_MIB} MiB go to the kernel and the root task"
+            )),
+        );
+    }
+    errors
+}

@@ -1,0 +1,288 @@
+//! PCI devices: found one way (id or address), given to one driver, their
+//! BARs, and the DMA they may do: windows behind the IOMMU, or, without
+//! one, DMA anywhere where the description says so.
+
+use super::*;
+use std::collections::BTreeMap;
+
+/// `vendor:device`, four hex digits each.
+pub fn parse_pci_id(s: &str) -> Option<(u16, u16)> {
+    let (v, d) = s.split_once(':')?;
+    if v.len() != 4 || d.len() != 4 {
+        return None;
+    }
+    Some((
+        u16::from_str_radix(v, 16).ok()?,
+        u16::from_str_radix(d, 16).ok()?,
+    ))
+}
+
+/// `bus:device.function` in hex: bus < 0x100, device < 0x20, function < 8.
+pub fn parse_pci_address(s: &str) -> Option<(u8, u8, u8)> {
+    let (bus, rest) = s.split_once(':')?;
+    let (dev, func) = rest.split_once('.')?;
+    let bus = u8::from_str_radix(bus, 16).ok()?;
+    let dev = u8::from_str_radix(dev, 16).ok()?;
+    let func = u8::from_str_radix(func, 16).ok()?;
+    (dev < 0x20 && func < 8).then_some((bus, dev, func))
+}
+
+impl Validator<'_> {
+    pub(super) fn pci(&mut self) -> Vec<Vec<Option<model::PciDevice>>> {
+        let d = self.d;
+        // Where each selector was first given, and to whom.
+        let mut given: BTreeMap<model::PciSelector, (Span, &str)> = BTreeMap::new();
+        let mut out = vec![];
+        for (ci, c) in d.components.iter().enumerate() {
+            let mut mine = vec![];
+            for p in &c.pci_devices {
+                let selector = self.selector(c, p, &mut given);
+                let bars = self.bars(p);
+                let dma = self.dma(ci, p);
+                let unconfined = self.unconfined(p);
+                mine.push((|| {
+                    Some(model::PciDevice {
+                        name: s(&p.name).to_string(),
+                        selector: selector?,
+                        bars: bars?,
+                        dma: dma?,
+                        unconfined_dma: unconfined?,
+                    })
+                })());
+            }
+            out.push(mine);
+        }
+        out
+    }
+
+    fn selector<'a>(
+        &mut self,
+        c: &'a Component,
+        p: &PciDevice,
+        given: &mut BTreeMap<model::PciSelector, (Span, &'a str)>,
+    ) -> Option<model::PciSelector> {
+        let (text, selector) = match (&p.id, &p.address) {
+            (None, None) => {
+                self.push(
+                    Error::new(format!(
+                        "PCI device `{}` has neither `id` nor `address`",
+                        s(&p.name)
+                    ))
+                    .at(p.name.span(), "which device?")
+                    .help("give `id = \"vendor:device\"` (hex) or `address = \"bus:device.function\"`"),
+                );
+                return None;
+            }
+            (Some(id), Some(addr)) => {
+                self.push(
+                    Error::new(format!(
+                        "PCI device `{}` has both `id` and `address`",
+                        s(&p.name)
+                    ))
+                    .at(addr.span(), "an address")
+                    .also(id.span(), "and an id")
+                    .help("keep one: the id finds the device wherever QEMU puts it"),
+                );
+                return None;
+            }
+            (Some(id), None) => match parse_pci_id(s(id)) {
+                None => {
+                    self.push(
+                        Error::new(format!("invalid PCI id `{}`", s(id)))
+                            .at(id.span(), "not vendor:device")
+                            .help("write four hex digits each, e.g. `1234:11e8`"),
+                    );
+                    return None;
+                }
+                Some((vendor, device)) => (id, model::PciSelector::Id { vendor, device }),
+            },
+            (None, Some(addr)) => match parse_pci_address(s(addr)) {
+                None => {
+                    self.push(
+                        Error::new(format!("invalid PCI address `{}`", s(addr)))
+                            .at(addr.span(), "not bus:device.function")
+                            .help("write hex bus:device.function, device < 0x20 and function < 8, e.g. `00:03.0`"),
+                    );
+                    return None;
+                }
+                Some((bus, dev, func)) => (addr, model::PciSelector::At { bus, dev, func }),
+            },
+        };
+        if let Some((first, owner)) = given.get(&selector) {
+            self.push(
+                Error::new(format!(
+                    "PCI device {} of `{}` is already given to `{owner}`",
+                    s(text),
+                    c.name()
+                ))
+                .at(text.span(), "given again here")
+                .also(first.clone(), "first given here")
+                .help("a PCI device belongs to one driver only"),
+            );
+        } else {
+            given.insert(selector, (text.span(), c.name()));
+        }
+        Some(selector)
+    }
+
+    fn bars(&mut self, p: &PciDevice) -> Option<Vec<model::Bar>> {
+        let mut seen: BTreeMap<i64, Span> = BTreeMap::new();
+        let mut bars = Some(vec![]);
+        for b in &p.bars {
+            let i = *b.index.get_ref();
+            let mut index = None;
+            if !(0..=5).contains(&i) {
+                self.push(
+                    Error::new(format!("BAR index {i} is outside 0..=5"))
+                        .at(b.index.span(), "no such BAR")
+                        .help("a PCI function has BARs 0 to 5"),
+                );
+            } else if let Some(first) = seen.insert(i, b.index.span()) {
+                self.push(
+                    Error::new(format!("BAR {i} of `{}` is declared twice", s(&p.name)))
+                        .at(b.index.span(), "declared again here")
+                        .also(first, "first declared here"),
+                );
+            } else {
+                index = u8::try_from(i).ok();
+            }
+            let size = self.power_of_two("BAR size", &b.size, PAGE_SIZE, MAX_BAR, b.index.span());
+            match (index, size, bars.as_mut()) {
+                (Some(index), Some(size), Some(v)) => v.push(model::Bar { index, size }),
+                _ => bars = None,
+            }
+        }
+        bars
+    }
+
+    fn dma(&mut self, owner: usize, p: &PciDevice) -> Option<Vec<model::DmaWindow>> {
+        let mut windows: Vec<(u64, u64, Span)> = vec![];
+        let mut out = Some(vec![]);
+        for w in &p.dma {
+            if !self.d.system.iommu {
+                let sp = &self.d.system.spans;
+                let mut e = Error::new(format!(
+                    "DMA window `{}` is declared while the IOMMU is off",
+                    s(&w.name)
+                ))
+                .at(w.name.span(), "needs an IOMMU");
+                e = if sp.iommu.is_empty() {
+                    e.also(sp.name.clone(), "this system has no `iommu = true`")
+                } else {
+                    e.also(sp.iommu.clone(), "the IOMMU is off here")
+                };
+                self.push(e.help(
+                    "without an IOMMU a device can DMA anywhere: set `iommu = true` in [system], or declare `unconfined_dma = true` on the device",
+                ));
+            }
+            let (iova, size) = (*w.iova.get_ref(), *w.size.get_ref());
+            let mut ok = true;
+            if iova & (PAGE_SIZE - 1) != 0 {
+                ok = false;
+                self.push(
+                    Error::new(format!(
+                        "DMA window `{}` IOVA {iova:#x} is not 4 KiB aligned",
+                        s(&w.name)
+                    ))
+                    .at(w.iova.span(), "not aligned")
+                    .help(format!("use {:#x}", iova & !(PAGE_SIZE - 1))),
+                );
+            }
+            ok &= self
+                .pages("DMA window size", &w.size, false, MAX_DMA, w.name.span())
+                .is_some();
+            if ok && iova.checked_add(size).is_none_or(|end| end > IOVA_LIMIT) {
+                ok = false;
+                self.push(
+                    Error::new(format!(
+                        "DMA window `{}` ends beyond the IOMMU's 39-bit address space",
+                        s(&w.name)
+                    ))
+                    .at(w.iova.span(), "too high"),
+                );
+            }
+            if ok {
+                if let Some((pi, ps, pspan)) = windows
+                    .iter()
+                    .find(|(pi, ps, _)| *pi < iova + size && iova < pi + ps)
+                {
+                    self.push(
+                        Error::new(format!(
+                            "DMA window `{}` ({iova:#x}..{:#x}) overlaps {pi:#x}..{:#x} of `{}`",
+                            s(&w.name),
+                            iova + size,
+                            pi + ps,
+                            s(&p.name)
+                        ))
+                        .at(w.iova.span(), "this window")
+                        .also(pspan.clone(), "overlaps this one")
+                        .help("DMA windows of one device need disjoint IOVA ranges"),
+                    );
+                }
+                windows.push((iova, size, w.iova.span()));
+            }
+            let mapped_by = match &w.mapped_by {
+                // The driver, when nothing is said.
+                None => Some(vec![owner]),
+                Some(list) => {
+                    let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+                    let mut mappers = Some(vec![]);
+                    for m in list {
+                        let what = format!("DMA window `{}`", s(&w.name));
+                        let Some(i) = self.component_ref(&what, m) else {
+                            mappers = None;
+                            continue;
+                        };
+                        if let Some(first) = seen.insert(s(m), m.span()) {
+                            self.push(
+                                Error::new(format!(
+                                    "`{}` maps DMA window `{}` twice",
+                                    s(m),
+                                    s(&w.name)
+                                ))
+                                .at(m.span(), "listed again here")
+                                .also(first, "first listed here"),
+                            );
+                        }
+                        if let Some(v) = mappers.as_mut() {
+                            v.push(i);
+                        }
+                    }
+                    mappers
+                }
+            };
+            match (ok, mapped_by, out.as_mut()) {
+                (true, Some(mapped_by), Some(v)) => v.push(model::DmaWindow {
+                    name: s(&w.name).to_string(),
+                    iova,
+                    size,
+                    mapped_by,
+                }),
+                _ => out = None,
+            }
+        }
+        out
+    }
+
+    /// `unconfined_dma = true` lets a device master the bus with nothing
+    /// confining it, so it is only for systems without an IOMMU (the audit
+    /// then fails the system unless `[system]` accepts it).
+    fn unconfined(&mut self, p: &PciDevice) -> Option<bool> {
+        let Some(flag) = &p.unconfined_dma else {
+            return Some(false);
+        };
+        if *flag.get_ref() && self.d.system.iommu {
+            self.push(
+                Error::new(format!(
+                    "PCI device `{}` declares unconfined DMA on a system with an IOMMU",
+                    s(&p.name)
+                ))
+                .at(flag.span(), "unconfined")
+                .also(self.d.system.spans.iommu.clone(), "the IOMMU is on here")
+                .help("remove `unconfined_dma` and declare [[component.pci.dma]] windows: the IOMMU confines the device to them"),
+            );
+            return None;
+        }
+        Some(*flag.get_ref())
+    }
+}
