@@ -13,7 +13,7 @@ fn a_missing_pci_device_is_refused_by_name() {
     let ws = workspace();
     let description = ws.join("tests/fixtures/system/missing-edu.toml");
     let image = image::build(&ws, &description).unwrap_or_else(|e| panic!("{e:#}"));
-    let plan = paddock_caps::plan::plan(&paddock_caps::load(&description).unwrap());
+    let (_, plan) = paddock_caps::load_planned(&description).unwrap();
     let outcome = qemu::run_batch(
         &image,
         BatchOptions {
@@ -41,7 +41,7 @@ fn a_missing_pci_device_is_refused_by_name() {
     // The client's caps to the driver's notification are not made.
     assert!(
         log.contains(
-            "paddock-dump: cap edu-client 3 notification-send rights=-w- badge=0x2 kernel=absent"
+            "paddock-dump: cap edu-client 3 notification-send type=absent@recorded rights=-w-@recorded badge=0x2@recorded"
         ),
         "{log}"
     );

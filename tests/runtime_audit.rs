@@ -21,8 +21,8 @@ fn every_image_is_built_exactly_as_planned() {
     let mut failures = Vec::new();
     for name in &images {
         let path = workspace().join("images").join(format!("{name}.toml"));
-        let description = paddock_caps::load(&path).unwrap_or_else(|d| panic!("{d}"));
-        let plan = paddock_caps::plan::plan(&description);
+        let (description, plan) =
+            paddock_caps::load_planned(&path).unwrap_or_else(|d| panic!("{d}"));
         let outcome =
             boot(name, Duration::from_secs(120)).unwrap_or_else(|e| panic!("{name}: {e:#}"));
         if !matches!(outcome.verdict, Verdict::Success(_)) {
@@ -39,9 +39,16 @@ fn every_image_is_built_exactly_as_planned() {
         if description.system.kernel == paddock_kernel::config::Flavour::Debug {
             assert_eq!(result.kernel_checked, plan.caps.len(), "{name}");
         }
+        // Every kernel observes signals, IO port edges and frames.
+        assert!(
+            plan.caps.is_empty() || result.observed_total() > 0,
+            "{name}"
+        );
         eprintln!(
-            "{name}: {} caps match the plan ({} checked by the kernel)",
-            result.compared, result.kernel_checked
+            "{name}: {} caps match the plan ({} types checked by the kernel); {}",
+            result.compared,
+            result.kernel_checked,
+            runtime_audit::facts_summary(&result)
         );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

@@ -6,7 +6,7 @@ use crate::slots::Slots;
 use crate::system::Builder;
 use crate::untyped::Allocator;
 use crate::views::Views;
-use crate::{dump, faults, pci};
+use crate::{dump, faults, inject, observe, pci};
 use paddock_protocol::{BOOTINFO_PREFIX, STARTED_PREFIX, SUCCESS_SENTINEL};
 use sel4::bootinfo::{init_cap, BootInfo};
 
@@ -18,6 +18,7 @@ pub fn main(bootinfo: BootInfo) -> ! {
     unsafe { sel4::ipc::set_ipc_buffer(bootinfo.ipc_buffer()) };
     // Start on a line of our own: firmware may have left the cursor mid-line.
     println!();
+    inject::announce();
     print_summary(&bootinfo);
     let blob = match paddock_protocol::blob::Blob::parse(boot_blob()) {
         Ok(blob) => blob,
@@ -27,6 +28,9 @@ pub fn main(bootinfo: BootInfo) -> ! {
     let Some(spec_bytes) = blob.spec() else {
         fail(format_args!("the boot blob holds no spec"))
     };
+    // The dump names the exact bytes decoded, so a log is never compared
+    // with the plan of another spec.
+    let spec_digest = observe::spec_digest(spec_bytes);
     let spec = match paddock_spec::Spec::decode(spec_bytes) {
         Ok(spec) => spec,
         Err(e) => fail(format_args!("refusing the spec: {e}")),
@@ -76,21 +80,28 @@ pub fn main(bootinfo: BootInfo) -> ! {
         Ok(system) => system,
         Err(e) => fail(format_args!("{e}")),
     };
-    // The kernel-side check needs debug syscalls; release kernels print
-    // the dump unchecked.
-    let views = if sel4::debug::AVAILABLE {
-        match Views::install(
-            &mut alloc,
-            &mut slots,
-            bootinfo.init_thread_cnode_size_bits(),
-        ) {
-            Ok(v) => Some(v),
-            Err(e) => fail(format_args!("{e}")),
-        }
-    } else {
-        None
+    // The views need no debug syscall: release kernels observe through
+    // them too (only the cap type check is debug-only).
+    let views = match Views::install(
+        &mut alloc,
+        &mut slots,
+        bootinfo.init_thread_cnode_size_bits(),
+    ) {
+        Ok(v) => v,
+        Err(e) => fail(format_args!("{e}")),
     };
-    let mismatches = dump::print(&system, views.as_ref());
+    let spare = match slots.take(1) {
+        Ok(slot) => slot,
+        Err(_) => fail(format_args!("no root CNode slot left for the runtime dump")),
+    };
+    let mismatches = match dump::print(&system, &views, spare, &spec_digest) {
+        Ok(mismatches) => mismatches,
+        Err(e) => fail(format_args!(
+            "runtime dump: viewing the CSpace of `{}`: {}",
+            spec.str(spec.components[e.component].name),
+            e.error
+        )),
+    };
     if mismatches != 0 {
         fail(format_args!(
             "{mismatches} CSpace slots differ from the plan in the kernel's view"

@@ -23,6 +23,9 @@ mod dump;
 mod elf;
 #[cfg(not(test))]
 mod faults;
+mod inject;
+#[cfg(not(test))]
+mod observe;
 mod paging;
 mod pci;
 mod scratch;

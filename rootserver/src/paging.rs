@@ -10,8 +10,9 @@ use sel4::sys::{constants, object_type};
 use sel4::{CPtr, Word};
 
 /// Structures one address space may hold: the planned layout uses a
-/// handful, ELF segments a few more.
-const MAX_TABLES: usize = 96;
+/// handful, ELF segments a few more (the shared limit host validation
+/// checks).
+const MAX_TABLES: usize = paddock_spec::limits::MAX_PAGING_TABLES;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {

@@ -31,8 +31,8 @@ const MSI_ADDRESS: u32 = 0xfee0_0000;
 /// The kernel delivers its IRQ vector `v` as CPU vector 0x30 + v.
 const MSI_VECTOR_BASE: u32 = 0x30;
 
-/// PCI devices one system may declare.
-pub const MAX_DEVICES: usize = 16;
+/// PCI devices one system may declare (the limit host validation checks).
+pub const MAX_DEVICES: usize = paddock_spec::limits::MAX_PCI_DEVICES;
 
 /// A bus:device.function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

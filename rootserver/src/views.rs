@@ -1,24 +1,30 @@
-//! Windows into the components' CSpaces, for the kernel-side check of the
-//! runtime audit.
+//! Windows into the components' CSpaces, for the runtime audit's
+//! observations: `seL4_DebugCapIdentify` on debug kernels, and on every
+//! kernel the invocations that exercise a component's caps as the
+//! component would (signals, IO port reads).
 //!
-//! `seL4_DebugCapIdentify` resolves a CPtr in the caller's own CSpace, and
-//! the boot CSpace (one CNode whose guard and radix use all 64 bits) leaves
-//! no bits to reach further. So the root task moves under a small top-level
-//! CNode: its slot 0 holds the boot CNode, guarded so that every existing
-//! CPtr (a boot slot number) still resolves to the same slot; slot `i + 1`
-//! holds component `i`'s CNode, guarded so that `(i + 1) << 57 | s` names
-//! that component's slot `s`. An empty or missing slot then identifies as
-//! type 0 without the kernel reporting an error.
+//! Both resolve a CPtr in the caller's own CSpace, and the boot CSpace (one
+//! CNode whose guard and radix use all 64 bits) leaves no bits to reach
+//! further. So the root task moves under a small top-level CNode: its slot
+//! 0 holds the boot CNode, guarded so that every existing CPtr (a boot slot
+//! number) still resolves to the same slot; slot `i + 1` holds component
+//! `i`'s CNode, guarded so that `(i + 1) << (64 - TOP_BITS) | s` names that
+//! component's slot `s`. An empty or missing slot then identifies as type 0
+//! without the kernel reporting an error. Installing the views needs no
+//! debug syscall, so release kernels get them too.
 
 use crate::slots::Slots;
 use crate::untyped::Allocator;
+use paddock_spec::limits::MAX_COMPONENTS;
 use sel4::bootinfo::init_cap;
 use sel4::cnode::Slot;
 use sel4::sys::{constants, object_type};
 use sel4::{CPtr, CapRights};
 
-/// Radix of the top-level CNode: 127 components can be viewed.
-const TOP_BITS: u8 = 7;
+/// Radix of the top-level CNode: the smallest whose slots hold the boot
+/// CNode and every component of the largest system (9 bits for 256).
+const TOP_BITS: u8 = (usize::BITS - MAX_COMPONENTS.leading_zeros()) as u8;
+const _: () = assert!(1 << TOP_BITS > MAX_COMPONENTS);
 const WORD_BITS: u8 = constants::WordBits as u8;
 const VIEW_SHIFT: u8 = WORD_BITS - TOP_BITS;
 
@@ -60,6 +66,12 @@ impl Views {
         )
         .map_err(|_| "switching the root task's CSpace")?;
         Ok(Views { top })
+    }
+
+    /// The top-level CNode (a slot of the boot CNode): view CPtrs resolve
+    /// from it at full depth.
+    pub fn top(&self) -> CPtr {
+        self.top
     }
 
     /// Opens view `index` (0-based) onto a CNode of radix `bits` held at

@@ -85,16 +85,16 @@ impl Component {
     /// How many times the root task has restarted component `peer` (as of
     /// now), if the system has one of that name.
     pub fn generation_of(&self, peer: &str) -> Option<u64> {
-        // SAFETY: the root task maps the status page read-only at
-        // STATUS_VADDR in every component for its lifetime; it only ever
-        // rewrites whole words, and every read is bounds-checked.
-        let page = unsafe {
+        // SAFETY: the root task maps all STATUS_PAGES status pages
+        // read-only at STATUS_VADDR in every component for its lifetime; it
+        // only ever rewrites whole words, and every read is bounds-checked.
+        let region = unsafe {
             core::slice::from_raw_parts(
                 paddock_protocol::component::STATUS_VADDR as *const u8,
-                paddock_protocol::component::INFO_SIZE,
+                paddock_protocol::component::STATUS_SIZE,
             )
         };
-        paddock_protocol::component::status_generation(page, peer)
+        paddock_protocol::component::status_generation(region, peer)
     }
 
     /// The radix of this component's CNode (its slots are `0..1 << bits`).

@@ -22,55 +22,77 @@
 //!                                  value u64, size u64, name [u8; 40] }
 //! ```
 
-/// Where the system status page is mapped, read-only, in every component:
-/// each component's name and restart generation, kept current by the root
-/// task, so peers can tell that a component restarted (and re-attach to
-/// what it shares with them).
+/// Where the system status pages are mapped, read-only, in every
+/// component: each component's name and restart generation, kept current
+/// by the root task, so peers can tell that a component restarted (and
+/// re-attach to what it shares with them).
 ///
-/// Layout: count u32, reserved u32, then count x { name length u8,
-/// reserved [u8; 7], generation u64, name [u8; 32] } (48 bytes each).
-pub const STATUS_VADDR: u64 = 0x3f_e000;
-const STATUS_HEADER: usize = 8;
-const STATUS_ENTRY: usize = 48;
-/// Components one status page can list.
-pub const MAX_STATUS_ENTRIES: usize = (INFO_SIZE - STATUS_HEADER) / STATUS_ENTRY;
+/// Layout: [`STATUS_PAGES`] pages, right below the info page; each page
+/// holds [`STATUS_ENTRIES_PER_PAGE`] entries of 40 bytes { generation u64,
+/// name [u8; 32] padded with zero bytes }, entry `i` of the system in page
+/// `i / STATUS_ENTRIES_PER_PAGE`. No entry straddles two pages, so the root
+/// task rewrites one through a one-page window. An entry whose name starts
+/// with a zero byte is unused (names are never empty).
+pub const STATUS_VADDR: u64 = INFO_VADDR - (STATUS_PAGES * INFO_SIZE) as u64;
+/// Pages of the status region: enough for 306 components.
+pub const STATUS_PAGES: usize = 3;
+/// Bytes of the status region.
+pub const STATUS_SIZE: usize = STATUS_PAGES * INFO_SIZE;
+const STATUS_ENTRY: usize = 8 + NAME_LEN;
+/// Entries one status page holds.
+pub const STATUS_ENTRIES_PER_PAGE: usize = INFO_SIZE / STATUS_ENTRY;
+/// Components the status pages can list.
+pub const MAX_STATUS_ENTRIES: usize = STATUS_PAGES * STATUS_ENTRIES_PER_PAGE;
 
-/// Writes entry `index` of a status page (and raises its count to cover
-/// it). Names longer than [`NAME_LEN`] or indices past the page are
-/// refused.
+/// The status page (0-based, below [`STATUS_PAGES`]) that holds entry
+/// `index`, or `None` past the last.
+pub const fn status_page_of(index: usize) -> Option<usize> {
+    if index < MAX_STATUS_ENTRIES {
+        Some(index / STATUS_ENTRIES_PER_PAGE)
+    } else {
+        None
+    }
+}
+
+/// Writes entry `index` into `page`, the status page that holds it (see
+/// [`status_page_of`]). Names longer than [`NAME_LEN`], empty names and
+/// indices past the last entry are refused.
 pub fn write_status_entry(
     page: &mut [u8],
     index: usize,
     name: &str,
     generation: u64,
 ) -> Result<(), InfoError> {
-    if index >= MAX_STATUS_ENTRIES || page.len() < INFO_SIZE {
+    if status_page_of(index).is_none() {
         return Err(InfoError::TooManySymbols(index + 1));
     }
-    if name.len() > NAME_LEN {
+    if page.len() < INFO_SIZE {
+        return Err(InfoError::TooShort);
+    }
+    if name.len() > NAME_LEN || name.is_empty() {
         return Err(InfoError::NameTooLong);
     }
-    let at = STATUS_HEADER + index * STATUS_ENTRY;
-    page[at] = name.len() as u8;
-    put(page, at + 8, &generation.to_le_bytes());
-    page[at + 16..at + 16 + NAME_LEN].fill(0);
-    put(page, at + 16, name.as_bytes());
-    let count = (u32_at(page, 0) as usize).max(index + 1);
-    put(page, 0, &(count as u32).to_le_bytes());
+    let at = (index % STATUS_ENTRIES_PER_PAGE) * STATUS_ENTRY;
+    put(page, at, &generation.to_le_bytes());
+    page[at + 8..at + STATUS_ENTRY].fill(0);
+    put(page, at + 8, name.as_bytes());
     Ok(())
 }
 
-/// The restart generation of component `name` on a status page, if it is
-/// listed. Malformed entries are skipped, never trusted.
-pub fn status_generation(page: &[u8], name: &str) -> Option<u64> {
-    if page.len() < INFO_SIZE {
+/// The restart generation of component `name` in the status region
+/// `region` (all [`STATUS_PAGES`] pages, in order), if it is listed.
+/// Whatever the bytes say, every read stays within the region.
+pub fn status_generation(region: &[u8], name: &str) -> Option<u64> {
+    if region.len() < STATUS_SIZE || name.is_empty() || name.len() > NAME_LEN {
         return None;
     }
-    let count = (u32_at(page, 0) as usize).min(MAX_STATUS_ENTRIES);
-    (0..count).find_map(|i| {
-        let at = STATUS_HEADER + i * STATUS_ENTRY;
-        let len = usize::from(page[at]).min(NAME_LEN);
-        (&page[at + 16..at + 16 + len] == name.as_bytes()).then(|| u64_at(page, at + 8))
+    (0..MAX_STATUS_ENTRIES).find_map(|i| {
+        let at = (i / STATUS_ENTRIES_PER_PAGE) * INFO_SIZE
+            + (i % STATUS_ENTRIES_PER_PAGE) * STATUS_ENTRY;
+        let field = &region[at + 8..at + STATUS_ENTRY];
+        let matches = &field[..name.len()] == name.as_bytes()
+            && field.get(name.len()).is_none_or(|&b| b == 0);
+        matches.then(|| u64_at(region, at))
     })
 }
 
@@ -304,18 +326,42 @@ mod tests {
 
     #[test]
     fn status_pages() {
-        let mut page = [0u8; INFO_SIZE];
-        write_status_entry(&mut page, 0, "serial", 0).unwrap();
-        write_status_entry(&mut page, 1, "client", 4).unwrap();
-        write_status_entry(&mut page, 0, "serial", 2).unwrap();
-        assert_eq!(status_generation(&page, "serial"), Some(2));
-        assert_eq!(status_generation(&page, "client"), Some(4));
-        assert_eq!(status_generation(&page, "other"), None);
-        assert!(write_status_entry(&mut page, MAX_STATUS_ENTRIES, "x", 0).is_err());
-        // A hostile count and name length stay within the page.
-        page[..4].copy_from_slice(&u32::MAX.to_le_bytes());
-        page[STATUS_HEADER] = 255;
-        assert_eq!(status_generation(&page, "serial"), None);
+        let mut region = [0u8; STATUS_SIZE];
+        let mut write = |index: usize, name: &str, generation: u64| {
+            let page = status_page_of(index).ok_or(InfoError::TooShort)?;
+            write_status_entry(
+                &mut region[page * INFO_SIZE..(page + 1) * INFO_SIZE],
+                index,
+                name,
+                generation,
+            )
+        };
+        write(0, "serial", 0).unwrap();
+        write(1, "client", 4).unwrap();
+        write(0, "serial", 2).unwrap();
+        // The first entry of the second page, and the last one.
+        write(STATUS_ENTRIES_PER_PAGE, "c102", 7).unwrap();
+        write(MAX_STATUS_ENTRIES - 1, &"x".repeat(NAME_LEN), 9).unwrap();
+        assert!(write(MAX_STATUS_ENTRIES, "late", 0).is_err());
+        assert!(write(2, "", 0).is_err());
+        assert_eq!(status_generation(&region, "serial"), Some(2));
+        assert_eq!(status_generation(&region, "client"), Some(4));
+        assert_eq!(status_generation(&region, "c102"), Some(7));
+        assert_eq!(status_generation(&region, &"x".repeat(NAME_LEN)), Some(9));
+        // A prefix of a listed name is not that name.
+        assert_eq!(status_generation(&region, "seria"), None);
+        assert_eq!(status_generation(&region, "other"), None);
+        assert_eq!(status_generation(&region[..INFO_SIZE], "serial"), None);
+        // Hostile bytes everywhere stay within the region.
+        let hostile = [0xffu8; STATUS_SIZE];
+        assert_eq!(status_generation(&hostile, "serial"), None);
+    }
+
+    #[test]
+    fn the_status_pages_lie_right_below_the_info_page() {
+        assert_eq!(STATUS_VADDR + STATUS_SIZE as u64, INFO_VADDR);
+        assert_eq!(STATUS_VADDR % INFO_SIZE as u64, 0);
+        assert_eq!(MAX_STATUS_ENTRIES, 306);
     }
 
     #[test]

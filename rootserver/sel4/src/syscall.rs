@@ -71,6 +71,21 @@ pub fn signal(notification: CPtr) {
     send(notification, MessageInfo::new(0, 0, 0, 0), [0; 4]);
 }
 
+/// `seL4_NBSend` of an empty message: signals a notification without ever
+/// faulting the caller. A `Send` through a CPtr that names no cap raises a
+/// cap fault on the sender, which the root task (with no fault handler)
+/// would not survive; a non-blocking send is dropped instead. A cap without
+/// the write right drops it too, so whether the signal arrived is what
+/// tells the right.
+pub fn nb_signal(notification: CPtr) {
+    raw(
+        number::NBSend,
+        notification,
+        MessageInfo::new(0, 0, 0, 0),
+        [0; 4],
+    );
+}
+
 /// `seL4_Recv`: block until a message or signal arrives on `src`.
 pub fn recv(src: CPtr) -> Reply {
     raw(number::Recv, src, MessageInfo::default(), [0; 4])

@@ -13,7 +13,8 @@ impl Builder<'_> {
         let c = &spec.components[ci];
         let component = name_of(&spec, c);
         let cnode = system.objects[c.cnode.get() as usize].first;
-        for cap in spec.caps_of(c) {
+        let first = c.caps.first.get() as usize;
+        for (index, cap) in (first..).zip(spec.caps_of(c)) {
             let dest = Slot::new(cnode, u64::from(cap.slot.get()), c.cnode_bits);
             let rights = cap_rights(cap.rights);
             let badge = cap.badge.get();
@@ -38,6 +39,7 @@ impl Builder<'_> {
                     }
                     let src = object(cap.object.get())
                         .ok_or(fail("finding the cap's object", sel4::Error::FAILED_LOOKUP))?;
+                    let badge = crate::inject::send_badge(&spec, index, badge);
                     let data = sel4::cap::badge_data(badge).ok_or(fail(
                         "badging a cap",
                         sel4::Error(sel4::sys::error::RangeError),
@@ -51,7 +53,7 @@ impl Builder<'_> {
                         dest,
                         Slot::new(init_cap::InitThreadCNode, init_cap::IOPort, ROOT_DEPTH),
                         rights,
-                        badge,
+                        crate::inject::port_range(&spec, index, badge),
                     )
                     .map_err(|e| fail("minting an IO port range", e))?;
                 }

@@ -35,14 +35,12 @@ use sel4::tcb::UserContext;
 use sel4::vspace::Cacheability;
 use sel4::{CPtr, CapRights, Word};
 
-/// Components one system may hold.
-pub const MAX_COMPONENTS: usize = 64;
-/// Kernel objects one system may list.
-pub const MAX_OBJECTS: usize = 4096;
-/// IRQs one system may bind (the kernel has 108 vectors).
-pub const MAX_IRQS: usize = 108;
-/// ELF pages one component may load.
-const MAX_ELF_PAGES: usize = 256;
+// The capacities of the tables below are the limits host validation and
+// the spec decoder enforce, so a spec that decoded always fits.
+use paddock_spec::limits::{MAX_COMPONENTS, MAX_ELF_PAGES, MAX_IRQS, MAX_OBJECTS};
+
+// Every component of the largest system has its status entry.
+const _: () = assert!(abi::MAX_STATUS_ENTRIES >= MAX_COMPONENTS);
 const PAGE: u64 = 4096;
 
 /// Why the system could not be built. Every variant names the component
@@ -200,8 +198,17 @@ pub struct System<'s> {
     pub blob: Blob<'s>,
     /// The root task's cap to the fault endpoint (unbadged: it receives).
     pub fault_endpoint: CPtr,
-    /// The status page every component maps read-only (original cap).
-    pub status_frame: CPtr,
+    /// The first of the status pages every component maps read-only
+    /// (original caps, consecutive).
+    pub status_frames: CPtr,
+    /// The caps each planned mapping's pages are mapped through, in one
+    /// run of slots: spec mapping `i`'s page `p` is at `mapping_copies +`
+    /// the pages of the mappings before `i` `+ p`. Kept so that the dump
+    /// can ask the kernel which frame each mapping holds (see
+    /// [`copy_slots`]). Slots of pages never mapped stay empty.
+    pub mapping_copies: CPtr,
+    /// The same for the IOSpace mappings (`spec.io_mappings`).
+    pub io_copies: CPtr,
     pub tables: &'static mut Tables,
 }
 
@@ -276,7 +283,9 @@ impl Builder<'_> {
             spec,
             blob,
             fault_endpoint: 0,
-            status_frame: 0,
+            status_frames: 0,
+            mapping_copies: 0,
+            io_copies: 0,
             tables,
         };
         if spec.irqs.len() > MAX_IRQS {
@@ -311,6 +320,23 @@ impl Builder<'_> {
                 }
             }
         }
+        let mut pages = |n: u64, what| {
+            self.slots.take(n).map_err(|e| BuildError::Alloc {
+                what,
+                error: AllocError::Slots(e),
+            })
+        };
+        system.mapping_copies = pages(
+            spec.mappings.iter().map(|m| u64::from(m.pages.get())).sum(),
+            "the mappings' caps",
+        )?;
+        system.io_copies = pages(
+            spec.io_mappings
+                .iter()
+                .map(|m| u64::from(m.pages.get()))
+                .sum(),
+            "the IOSpace mappings' caps",
+        )?;
         self.create_iospaces(&mut system)?;
         self.create_objects(&mut system)?;
         self.map_io(&mut system)?;
@@ -382,17 +408,7 @@ impl Builder<'_> {
             .map_err(|error| BuildError::Alloc { what, error })
     }
 
-    /// A new root CNode slot holding a copy of `src` (a frame may be mapped
-    /// once per cap, so every mapping gets its own copy).
-    pub(super) fn copy_cap(&mut self, src: CPtr) -> Result<CPtr, sel4::Error> {
-        let dest = self
-            .slots
-            .take(1)
-            .map_err(|_| sel4::Error(sel4::sys::error::NotEnoughMemory))?;
-        sel4::cnode::copy(Slots::slot(dest), Slots::slot(src), CapRights::ALL)?;
-        Ok(dest)
-    }
-
+    /// Maps `original` at `vaddr` through a copy in a fresh slot.
     pub(super) fn map_page<'s>(
         &mut self,
         running: &mut Running,
@@ -402,19 +418,78 @@ impl Builder<'_> {
         rights: CapRights,
         cache: Cacheability,
     ) -> Result<(), BuildError<'s>> {
+        let copy = self.slots.take(1).map_err(|e| BuildError::Alloc {
+            what: component,
+            error: AllocError::Slots(e),
+        })?;
+        let page = Page {
+            original,
+            copy,
+            vaddr,
+        };
+        self.map_page_into(running, component, page, rights, cache)
+    }
+
+    /// Maps `page.original` at `page.vaddr` through a copy placed in the
+    /// empty root slot `page.copy`.
+    pub(super) fn map_page_into<'s>(
+        &mut self,
+        running: &mut Running,
+        component: &'s str,
+        page: Page,
+        rights: CapRights,
+        cache: Cacheability,
+    ) -> Result<(), BuildError<'s>> {
         running
             .paging
-            .ensure(self.alloc, self.slots, vaddr)
+            .ensure(self.alloc, self.slots, page.vaddr)
             .map_err(|error| BuildError::Paging { component, error })?;
         let invocation = |error| BuildError::Invocation {
             what: "mapping a page",
             component,
             error,
         };
-        let copy = self.copy_cap(original).map_err(invocation)?;
-        sel4::vspace::map_page(copy, running.paging.vspace, vaddr, rights, cache)
+        sel4::cnode::copy(
+            Slots::slot(page.copy),
+            Slots::slot(page.original),
+            CapRights::ALL,
+        )
+        .map_err(invocation)?;
+        sel4::vspace::map_page(page.copy, running.paging.vspace, page.vaddr, rights, cache)
             .map_err(invocation)
     }
+}
+
+/// One page to map: the frame's cap, the empty slot its mapping copy goes
+/// in, and where.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Page {
+    pub original: CPtr,
+    pub copy: CPtr,
+    pub vaddr: Word,
+}
+
+/// The first of the `pages` slots `spec.mappings[index]` (or, for
+/// `io`, `spec.io_mappings[index]`) is mapped through: see
+/// [`System::mapping_copies`].
+pub fn copy_slots(system: &System, io: bool, index: usize) -> CPtr {
+    let before: u64 = if io {
+        system.spec.io_mappings[..index]
+            .iter()
+            .map(|m| u64::from(m.pages.get()))
+            .sum()
+    } else {
+        system.spec.mappings[..index]
+            .iter()
+            .map(|m| u64::from(m.pages.get()))
+            .sum()
+    };
+    before
+        + if io {
+            system.io_copies
+        } else {
+            system.mapping_copies
+        }
 }
 
 /// Sets a component's registers for a fresh start (without resuming it).

@@ -246,7 +246,12 @@ impl Builder<'_> {
     /// Maps the planned DMA frames into each device's IOSpace.
     pub(super) fn map_io<'s>(&mut self, system: &mut System<'s>) -> Result<(), BuildError<'s>> {
         let spec = system.spec;
+        // Each page is mapped through its own copy, in the run of slots
+        // the dump reads back (`System::io_copies`).
+        let mut copy = system.io_copies;
         for m in spec.io_mappings {
+            let first_copy = copy;
+            copy += u64::from(m.pages.get());
             let what = spec
                 .pci
                 .get(m.pci.get() as usize)
@@ -262,9 +267,16 @@ impl Builder<'_> {
                     component: what,
                     error,
                 };
-                let copy = self.copy_cap(caps.first + u64::from(page)).map_err(fail)?;
+                let page_copy = first_copy + u64::from(page);
+                sel4::cnode::copy(
+                    Slots::slot(page_copy),
+                    Slots::slot(caps.first + u64::from(page)),
+                    CapRights::ALL,
+                )
+                .map_err(fail)?;
                 let iova = m.iova.get() + u64::from(page) * PAGE;
-                sel4::iommu::map_io(copy, iospace, CapRights::READ_WRITE, iova).map_err(fail)?;
+                sel4::iommu::map_io(page_copy, iospace, CapRights::READ_WRITE, iova)
+                    .map_err(fail)?;
             }
         }
         Ok(())

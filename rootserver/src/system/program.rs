@@ -4,14 +4,26 @@
 use super::*;
 
 impl Builder<'_> {
-    /// The status page: every component's name at generation 0.
+    /// The status pages: every component's name at generation 0.
     pub(super) fn create_status_page<'s>(
         &mut self,
         system: &mut System<'s>,
     ) -> Result<(), BuildError<'s>> {
         let spec = system.spec;
-        let frame = self.new_frame("the status page")?;
-        system.status_frame = frame;
+        // Consecutive caps: page `i` of the region is `status_frames + i`.
+        system.status_frames = self
+            .alloc
+            .alloc(
+                self.slots,
+                object_type::X86_4K,
+                0,
+                constants::PageBits as u8,
+                abi::STATUS_PAGES as u64,
+            )
+            .map_err(|error| BuildError::Alloc {
+                what: "the status pages",
+                error,
+            })?;
         for (ci, c) in spec.components.iter().enumerate() {
             set_generation(self.scratch, system, ci, 0).map_err(|error| BuildError::Info {
                 component: name_of(&spec, c),
@@ -46,7 +58,7 @@ impl Builder<'_> {
             let rights = CapRights::new(true, seg.write, false);
             let mut page = first;
             while page < end {
-                if page == INFO_VADDR
+                if (abi::STATUS_VADDR..=INFO_VADDR).contains(&page)
                     || page >= layout_base
                     || running.program_frames.iter().any(|&(v, _)| v == page)
                 {
@@ -91,15 +103,18 @@ impl Builder<'_> {
             CapRights::READ,
             Cacheability::WriteBack,
         )?;
-        let status = system.status_frame;
-        self.map_page(
-            &mut system.running[ci],
-            component,
-            status,
-            abi::STATUS_VADDR,
-            CapRights::READ,
-            Cacheability::WriteBack,
-        )
+        for page in 0..abi::STATUS_PAGES as u64 {
+            let frame = system.status_frames + page;
+            self.map_page(
+                &mut system.running[ci],
+                component,
+                frame,
+                abi::STATUS_VADDR + page * PAGE,
+                CapRights::READ,
+                Cacheability::WriteBack,
+            )?;
+        }
+        Ok(())
     }
 
     pub(super) fn map_regions<'s>(
@@ -110,7 +125,13 @@ impl Builder<'_> {
         let spec = system.spec;
         let c = &spec.components[ci];
         let component = name_of(&spec, c);
-        for m in spec.mappings_of(c) {
+        let first = c.mappings.first.get() as usize;
+        // Each page is mapped through its own copy, in the run of slots the
+        // dump reads back (`System::mapping_copies`).
+        let mut copy = super::copy_slots(system, false, first);
+        for (index, m) in (first..).zip(spec.mappings_of(c)) {
+            let first_copy = copy;
+            copy += u64::from(m.pages.get());
             let caps = system.objects[m.object.get() as usize];
             let rights = page_rights(m.rights);
             let cache = if m.cached != 0 {
@@ -118,17 +139,19 @@ impl Builder<'_> {
             } else {
                 Cacheability::CacheDisabled
             };
+            let stray = crate::inject::stray_mapping(&spec, index);
             for page in 0..m.pages.get().min(caps.count) {
-                let vaddr = m.vaddr.get() + u64::from(page) * PAGE;
-                let frame = caps.first + u64::from(page);
-                self.map_page(
-                    &mut system.running[ci],
-                    component,
-                    frame,
-                    vaddr,
-                    rights,
-                    cache,
-                )?;
+                let original = if stray && page == 0 {
+                    self.new_frame(component)?
+                } else {
+                    caps.first + u64::from(page)
+                };
+                let page = Page {
+                    original,
+                    copy: first_copy + u64::from(page),
+                    vaddr: m.vaddr.get() + u64::from(page) * PAGE,
+                };
+                self.map_page_into(&mut system.running[ci], component, page, rights, cache)?;
             }
         }
         Ok(())
@@ -191,7 +214,7 @@ pub fn write_info_page<'s>(
     written.map_err(|error| BuildError::Info { component, error })
 }
 
-/// Records component `ci`'s restart generation on the status page.
+/// Records component `ci`'s restart generation on the status pages.
 pub fn set_generation(
     scratch: &mut Scratch,
     system: &System,
@@ -199,8 +222,9 @@ pub fn set_generation(
     generation: u64,
 ) -> Result<(), abi::InfoError> {
     let name = name_of(&system.spec, &system.spec.components[ci]);
+    let page = abi::status_page_of(ci).ok_or(abi::InfoError::TooManySymbols(ci + 1))?;
     scratch
-        .with_frame(system.status_frame, |page| {
+        .with_frame(system.status_frames + page as u64, |page| {
             abi::write_status_entry(page, ci, name, generation)
         })
         .unwrap_or(Err(abi::InfoError::TooShort))

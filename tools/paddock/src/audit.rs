@@ -68,32 +68,5 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<ExitCode> {
 /// Prints the runtime comparison of a console log with the plan; exit
 /// status 0 when they match, 1 when anything differs.
 pub fn runtime(plan: &paddock_caps::plan::Plan, log: &str, source: &str) -> ExitCode {
-    let dump = match crate::runtime_audit::parse(log) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {source}: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let result = crate::runtime_audit::compare(plan, &dump);
-    for d in &result.differences {
-        eprintln!("error: runtime audit of `{}`: {d}", plan.name);
-    }
-    if result.matches() {
-        println!(
-            "runtime audit of `{}`: {} caps in {} components match the plan ({} checked in the kernel's own view)",
-            plan.name,
-            result.compared,
-            plan.components.len(),
-            result.kernel_checked
-        );
-        ExitCode::SUCCESS
-    } else {
-        eprintln!(
-            "runtime audit of `{}`: {} differences from the plan",
-            plan.name,
-            result.differences.len()
-        );
-        ExitCode::from(1)
-    }
+    crate::runtime_audit::report(plan, log, source)
 }

@@ -43,8 +43,53 @@ pub fn build(workspace: &Path, description_path: &Path) -> Result<Image> {
     build_planned(workspace, &description, &plan)
 }
 
+/// How to build an image beyond what its description says. Nothing in a
+/// description reaches these: they exist for tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Build the root task with the cargo feature `audit-injection`: it
+    /// then builds the system wrong on purpose in four ways (see
+    /// `rootserver/src/inject.rs`), to show the runtime audit catches
+    /// them. Such an image and its programs go to folders of their own
+    /// (`target/images/<name>-audit-injection`,
+    /// `target/sel4/<config>-audit-injection`), so a normal build never
+    /// picks them up.
+    pub inject_audit_faults: bool,
+}
+
+impl BuildOptions {
+    /// What the folders of such a build are suffixed with.
+    fn suffix(self) -> &'static str {
+        if self.inject_audit_faults {
+            "-audit-injection"
+        } else {
+            ""
+        }
+    }
+}
+
+/// Builds the image a description file asks for, with `options`.
+pub fn build_with(
+    workspace: &Path,
+    description_path: &Path,
+    options: BuildOptions,
+) -> Result<Image> {
+    let (description, plan) = load_description(description_path)?;
+    build_planned_with(workspace, &description, &plan, options)
+}
+
 /// Builds the image of a loaded description and its plan.
 pub fn build_planned(workspace: &Path, description: &Description, plan: &Plan) -> Result<Image> {
+    build_planned_with(workspace, description, plan, BuildOptions::default())
+}
+
+/// Builds the image of a loaded description and its plan, with `options`.
+pub fn build_planned_with(
+    workspace: &Path,
+    description: &Description,
+    plan: &Plan,
+    options: BuildOptions,
+) -> Result<Image> {
     let system = &description.system;
     let config = system.kernel_config();
 
@@ -61,10 +106,12 @@ pub fn build_planned(workspace: &Path, description: &Description, plan: &Plan) -
         "rootserver, {} programs ({config})",
         programs.len()
     ));
-    let built = build_programs(workspace, config, &programs)?;
+    let built = build_programs(workspace, config, &programs, options)?;
     step.done("ok");
 
-    let dir = workspace.join("target/images").join(&system.name);
+    let dir = workspace
+        .join("target/images")
+        .join(format!("{}{}", system.name, options.suffix()));
     // Two builds of one image at once would interleave their writes.
     let _lock = paddock_kernel::build::lock_dir(&dir)?;
     let mut files = vec![(Kind::Spec, "spec".to_string(), spec)];
@@ -72,6 +119,7 @@ pub fn build_planned(workspace: &Path, description: &Description, plan: &Plan) -
         let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         files.push((Kind::Program, program.to_string(), bytes));
     }
+    check_before_writing(description, plan, &files)?;
     let entries: Vec<(Kind, &str, &[u8])> = files
         .iter()
         .map(|(k, n, b)| (*k, n.as_str(), b.as_slice()))
@@ -99,6 +147,41 @@ pub fn build_planned(workspace: &Path, description: &Description, plan: &Plan) -
     Ok(image)
 }
 
+/// Refuses to write an image whose encoded spec fails an isolation rule
+/// or does not read back as the plan (`paddock_caps::spec_check`: the
+/// rules run on the bytes the root task will decode), or that meets a
+/// limit only the build can count: each program's pages, the paging
+/// structures of each address space, the root task's CNode slots
+/// (`paddock_caps::image_check`, errors at the component's place in the
+/// description).
+fn check_before_writing(
+    description: &Description,
+    plan: &Plan,
+    files: &[(Kind, String, Vec<u8>)],
+) -> Result<()> {
+    let spec = files
+        .iter()
+        .find(|(kind, ..)| *kind == Kind::Spec)
+        .map(|(.., bytes)| bytes.as_slice())
+        .context("the image has no spec to check")?;
+    paddock_caps::spec_check::check(description, plan, spec)
+        .map_err(|e| anyhow::anyhow!("refusing to write the image of `{}`:\n{e}", plan.name))?;
+    let programs: Vec<(&str, &[u8])> = files
+        .iter()
+        .filter(|(kind, ..)| *kind == Kind::Program)
+        .map(|(_, name, bytes)| (name.as_str(), bytes.as_slice()))
+        .collect();
+    let errors = paddock_caps::image_check::check(description, plan, &programs);
+    if !errors.is_empty() {
+        let source = &description.source;
+        bail!(
+            "{}",
+            paddock_caps::Diagnostics::new(&source.path, &source.text, errors)
+        );
+    }
+    Ok(())
+}
+
 /// What `build_programs` produced.
 struct BuiltPrograms {
     rootserver: PathBuf,
@@ -116,9 +199,13 @@ fn build_programs(
     workspace: &Path,
     config: KernelConfig,
     programs: &[&str],
+    options: BuildOptions,
 ) -> Result<BuiltPrograms> {
     let packages = program_packages(workspace, programs)?;
-    let target_dir = workspace.join("target/sel4").join(config.name());
+    let target_dir =
+        workspace
+            .join("target/sel4")
+            .join(format!("{}{}", config.name(), options.suffix()));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let script = workspace.join("drivers/runtime/link.ld");
     let flags = [
@@ -146,6 +233,9 @@ fn build_programs(
         .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
     for package in &packages {
         command.args(["-p", package]);
+    }
+    if options.inject_audit_faults {
+        command.args(["--features", "paddock-rootserver/audit-injection"]);
     }
     let status = command
         .status()

@@ -18,6 +18,11 @@ enum Command {
     Build {
         /// The system description, e.g. images/default.toml.
         image: PathBuf,
+        /// Test builds only: a root task that builds the system wrong on
+        /// purpose, to show the runtime audit catches it (into
+        /// target/images/<name>-audit-injection/).
+        #[arg(long, hide = true)]
+        inject_audit_faults: bool,
     },
     /// Build (if needed) and boot an image in QEMU.
     Simulate(simulate::SimulateArgs),
@@ -33,7 +38,16 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = paddock::workspace_root().and_then(|workspace| match &cli.command {
-        Command::Build { image } => build(&workspace, image),
+        Command::Build {
+            image,
+            inject_audit_faults,
+        } => build(
+            &workspace,
+            image,
+            image::BuildOptions {
+                inject_audit_faults: *inject_audit_faults,
+            },
+        ),
         Command::Simulate(args) => simulate::run(&workspace, args),
         Command::Audit(args) => audit::run(args),
         Command::Kernel { config } => kernel(&workspace, *config),
@@ -53,10 +67,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn build(workspace: &std::path::Path, path: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let image = image::build(workspace, path)?;
+fn build(
+    workspace: &std::path::Path,
+    path: &std::path::Path,
+    options: image::BuildOptions,
+) -> anyhow::Result<ExitCode> {
+    let image = image::build_with(workspace, path, options)?;
     println!("image {} in {}", image.name, image.dir.display());
-    println!("boot it with: ./simulate {}", path.display());
+    if options.inject_audit_faults {
+        println!("boot it with: {}/qemu-command", image.dir.display());
+    } else {
+        println!("boot it with: ./simulate {}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
