@@ -308,3 +308,121 @@ fn every_images_dot_renders() {
         assert!(svg.contains("<svg"), "{}", path.display());
     }
 }
+
+fn inline(text: &str) -> (Description, Plan) {
+    let v = paddock_caps::parse(Path::new("inline.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+    let p = plan(&v);
+    (v.description, p)
+}
+
+const NO_IOMMU_DEVICE: &str = r#"
+[system]
+name = "busmaster"
+kernel = "debug"
+
+[[component]]
+name = "drv"
+program = "drv-prog"
+
+[[component.pci]]
+name = "nic"
+id = "8086:100e"
+"#;
+
+#[test]
+fn bus_mastering_without_declared_dma_fails() {
+    let (d, mut p) = inline(NO_IOMMU_DEVICE);
+    assert!(!p.pci[0].bus_master, "no DMA declared, no bus mastering");
+    assert!(audit(&d, &p).passed());
+    p.pci[0].bus_master = true;
+    assert_fails(&d, &p, "confined-bus-masters", "PCI device 8086:100e `nic`");
+}
+
+#[test]
+fn unconfined_dma_fails_unless_the_system_accepts_it() {
+    let text = NO_IOMMU_DEVICE.replace(
+        "id = \"8086:100e\"",
+        "id = \"8086:100e\"\nunconfined_dma = true",
+    );
+    let (d, p) = inline(&text);
+    assert!(p.pci[0].bus_master);
+    assert_fails(&d, &p, "confined-bus-masters", "PCI device 8086:100e `nic`");
+    let accepted = text.replace(
+        "kernel = \"debug\"",
+        "kernel = \"debug\"\naccept_unconfined_dma = true",
+    );
+    let (d, p) = inline(&accepted);
+    assert!(p.pci[0].bus_master);
+    let a = audit(&d, &p);
+    assert!(a.passed(), "{:?}", failed(&a));
+}
+
+#[test]
+fn only_devices_with_dma_windows_master_the_bus_behind_the_iommu() {
+    let (_, p) = image("dma.toml");
+    assert!(p.pci[0].bus_master, "edu has DMA windows");
+    let text = NO_IOMMU_DEVICE.replace(
+        "kernel = \"debug\"",
+        "kernel = \"debug\"\niommu = true\nqemu_machine = \"q35\"\nqemu_devices = [\"intel-iommu\"]",
+    );
+    let (d, p) = inline(&text);
+    assert!(!p.pci[0].bus_master, "no DMA window, no bus mastering");
+    assert!(audit(&d, &p).passed());
+}
+
+/// Byte offset of field `field_offset` of record `i` of table `t`.
+fn spec_field(bytes: &[u8], t: paddock_spec::Table, i: usize, size: usize, offset: usize) -> usize {
+    let spec = paddock_spec::Spec::decode(bytes).unwrap();
+    spec.header.tables[t as usize].offset.get() as usize + i * size + offset
+}
+
+#[test]
+fn the_build_check_names_the_rule_and_the_cap_a_buggy_planner_broke() {
+    use paddock_caps::spec_check::{check, SpecCheckError};
+    let (d, p0) = image("serial-keyboard.toml");
+    // The planner gives the serial driver the keyboard's ports.
+    let mut p = p0.clone();
+    extra_cap(&mut p, 0, CapKind::IoPort, None, 0x60 << 16 | 0x64);
+    p.caps.sort_by_key(|c| c.component);
+    let bytes = paddock_caps::encode::encode(&p);
+    let e = check(&d, &p, &bytes).unwrap_err();
+    let SpecCheckError::Rules { violations, .. } = &e else {
+        panic!("{e}");
+    };
+    assert!(violations
+        .iter()
+        .any(|(rule, v)| *rule == "declared-devices" && v.item.contains("smuggled")));
+    let text = e.to_string();
+    assert!(
+        text.contains("isolation rule `declared-devices`")
+            && text.contains("slot 200 `smuggled` (IoPort)"),
+        "{text}"
+    );
+    // The same plan, right this time, but its bytes made writable and
+    // executable where the heap is mapped: the check reads the bytes.
+    use paddock_spec::{MappingRecord, Table, MAP_EXECUTE};
+    use std::mem::{offset_of, size_of};
+    let mut bytes = paddock_caps::encode::encode(&p0);
+    let heap = p0
+        .mappings
+        .iter()
+        .position(|m| m.purpose == MapPurpose::Heap)
+        .unwrap();
+    let at = spec_field(
+        &bytes,
+        Table::Mappings,
+        heap,
+        size_of::<MappingRecord>(),
+        offset_of!(MappingRecord, rights),
+    );
+    bytes[at] |= MAP_EXECUTE;
+    let e = check(&d, &p0, &bytes).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("isolation rule `w-xor-x`")
+            && text.contains("`heap`: writable and executable"),
+        "{text}"
+    );
+    assert!(text.contains("differs from the plan: mappings["), "{text}");
+    assert!(check(&d, &p0, &paddock_caps::encode::encode(&p0)).is_ok());
+}

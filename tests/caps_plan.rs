@@ -429,3 +429,185 @@ fn a_devices_msis_are_its_messages_in_order_in_one_aligned_block() {
     // The pin keeps its natural vector.
     assert_eq!(p.irqs[0].vector, 5);
 }
+
+#[test]
+fn every_image_reads_back_from_its_spec_as_planned() {
+    for path in images() {
+        let (d, p) = paddock_caps::load_planned(&path).unwrap();
+        let bytes = encode(&p);
+        let back = paddock_caps::spec_check::check(&d, &p, &bytes)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(back, p, "{}", path.display());
+    }
+}
+
+/// Decodes the encoding of `p`, which must be refused.
+fn refused(p: &Plan) -> DecodeError {
+    Spec::decode(&encode(p)).expect_err("the spec should be refused")
+}
+
+#[test]
+fn specs_beyond_the_root_tasks_tables_are_refused() {
+    use paddock_spec::limits::*;
+    let p = image_plan("dma.toml");
+    let mut q = p.clone();
+    q.components = vec![p.components[0].clone(); MAX_COMPONENTS + 1];
+    assert_eq!(
+        refused(&q),
+        DecodeError::TooMany {
+            table: Table::Components,
+            count: MAX_COMPONENTS + 1,
+            max: MAX_COMPONENTS
+        }
+    );
+    let mut q = p.clone();
+    q.objects.resize(MAX_OBJECTS + 1, p.objects[0].clone());
+    assert!(matches!(
+        refused(&q),
+        DecodeError::TooMany {
+            table: Table::Objects,
+            ..
+        }
+    ));
+    let mut q = p.clone();
+    q.irqs.resize(MAX_IRQS + 1, p.irqs[0].clone());
+    assert!(matches!(
+        refused(&q),
+        DecodeError::TooMany {
+            table: Table::Irqs,
+            ..
+        }
+    ));
+    let mut q = p.clone();
+    q.pci.resize(MAX_PCI_DEVICES + 1, p.pci[0].clone());
+    assert!(matches!(
+        refused(&q),
+        DecodeError::TooMany {
+            table: Table::Pci,
+            ..
+        }
+    ));
+    // One component's symbols beyond an info page.
+    let mut q = p.clone();
+    let extra = (0..=MAX_SYMBOLS).map(|i| paddock_caps::plan::Symbol {
+        component: 0,
+        name: format!("p{i}"),
+        kind: SymbolKind::Param,
+        value: 0,
+        size: 0,
+    });
+    q.symbols.splice(0..0, extra);
+    assert!(matches!(
+        refused(&q),
+        DecodeError::TooMany { table: Table::Symbols, count, .. } if count > MAX_SYMBOLS
+    ));
+}
+
+#[test]
+fn names_longer_than_their_fields_are_refused() {
+    use paddock_spec::limits::*;
+    let p = image_plan("serial-keyboard.toml");
+    let long = |n: usize| "x".repeat(n + 1);
+    let mut q = p.clone();
+    q.components[1].name = long(COMPONENT_NAME_LEN);
+    assert_eq!(
+        refused(&q),
+        DecodeError::NameTooLong {
+            table: Table::Components,
+            index: 1,
+            len: COMPONENT_NAME_LEN + 1,
+            max: COMPONENT_NAME_LEN
+        }
+    );
+    let mut q = p.clone();
+    q.components[0].program = long(PROGRAM_NAME_LEN);
+    assert!(matches!(
+        refused(&q),
+        DecodeError::NameTooLong { table: Table::Components, index: 0, max, .. } if max == PROGRAM_NAME_LEN
+    ));
+    let mut q = p.clone();
+    q.symbols[3].name = long(SYMBOL_NAME_LEN);
+    assert!(matches!(
+        refused(&q),
+        DecodeError::NameTooLong { table: Table::Symbols, index: 3, max, .. } if max == SYMBOL_NAME_LEN
+    ));
+    let mut q = p.clone();
+    q.name = long(SYSTEM_NAME_LEN);
+    assert!(matches!(
+        refused(&q),
+        DecodeError::NameTooLong { index: NONE, max, .. } if max == SYSTEM_NAME_LEN
+    ));
+    // Each limit is a refusal the root task prints.
+    assert!(refused(&q).to_string().contains("where 64 fit"));
+}
+
+#[test]
+fn msis_outside_their_devices_block_are_refused() {
+    let p = parse_plan(TWO_DEVICES);
+    assert!(Spec::decode(&encode(&p)).is_ok());
+    let bad_field = |q: &Plan, table: Table, field: &str| match refused(q) {
+        DecodeError::BadField {
+            table: t, field: f, ..
+        } => {
+            assert_eq!((t, f), (table, field), "{q:?}")
+        }
+        other => panic!("{other}"),
+    };
+    // A message's vector that is not its place in the block.
+    let mut q = p.clone();
+    let tx = q.irqs.iter().position(|x| x.name == "tx").unwrap();
+    q.irqs[tx].vector += 1;
+    bad_field(&q, Table::Irqs, "vector");
+    // A message number past the device's count.
+    let mut q = p.clone();
+    q.pci[1].msi.as_mut().unwrap().messages = 2;
+    bad_field(&q, Table::Irqs, "pin");
+    // A message the device's count promises but no IRQ binds.
+    let mut q = p.clone();
+    q.pci[1].msi.as_mut().unwrap().messages = 4;
+    bad_field(&q, Table::Pci, "msi_count");
+    // The whole block moved off its alignment.
+    let mut q = p.clone();
+    q.pci[1].msi.as_mut().unwrap().first_vector += 1;
+    for x in q
+        .irqs
+        .iter_mut()
+        .filter(|x| ["rx", "tx", "err"].contains(&x.name.as_str()))
+    {
+        x.vector += 1;
+    }
+    bad_field(&q, Table::Pci, "msi_vector");
+}
+
+#[test]
+fn an_objects_owner_must_be_consistent() {
+    use paddock_spec::{ObjectRecord, OwnerKind};
+    use std::mem::{offset_of, size_of};
+    let mut b = sample();
+    // Object 0 is the root task's fault endpoint: call it a component's.
+    let at = field(
+        &b,
+        Table::Objects,
+        0,
+        size_of::<ObjectRecord>(),
+        offset_of!(ObjectRecord, owner_kind),
+    );
+    b[at] = OwnerKind::Component as u8;
+    assert!(matches!(
+        Spec::decode(&b).unwrap_err(),
+        DecodeError::BadField {
+            table: Table::Objects,
+            field: "owner_index",
+            ..
+        }
+    ));
+    b[at] = 77;
+    assert!(matches!(
+        Spec::decode(&b).unwrap_err(),
+        DecodeError::BadField {
+            table: Table::Objects,
+            field: "owner_kind",
+            ..
+        }
+    ));
+}

@@ -46,7 +46,7 @@ impl Audit {
     }
 }
 
-pub const RULES: [(&str, &str); 7] = [
+pub const RULES: [(&str, &str); 8] = [
     ("no-authority-caps", "no component holds Untyped, IRQControl, ASIDControl, the unnarrowed IOPort or an IOSpace cap"),
     ("no-foreign-structures", "no component holds another component's TCB, CNode or VSpace, nor a frame cap"),
     ("declared-devices", "every IOPort, IRQ handler and device-memory mapping was declared for its holder"),
@@ -54,6 +54,7 @@ pub const RULES: [(&str, &str); 7] = [
     ("dma-confined", "DMA windows appear only in their own device's IOSpace, at their declared IOVA"),
     ("w-xor-x", "no mapping is both writable and executable"),
     ("exclusive-irqs", "each IOAPIC pin, MSI and vector is bound once"),
+    ("confined-bus-masters", "a PCI device masters the bus only to do declared DMA: confined to IOSpace windows, or unconfined where [system] accepts it"),
 ];
 
 struct Checker<'a> {
@@ -125,6 +126,7 @@ pub fn audit(d: &Description, p: &Plan) -> Audit {
     mappings(&mut k);
     io_mappings(&mut k);
     irqs(&mut k);
+    bus_masters(&mut k);
     Audit { rules: k.results }
 }
 
@@ -446,5 +448,39 @@ fn irqs(k: &mut Checker) {
                 format!("vector already bound to `{}`", p.irqs[first].name),
             );
         }
+    }
+}
+
+/// Bus mastering lets a device read and write memory on its own: only a
+/// device with declared DMA may have it, and without an IOMMU confining it
+/// only where the system accepts that.
+fn bus_masters(k: &mut Checker) {
+    let (d, p) = (k.d, k.p);
+    for dev in &p.pci {
+        k.rule(7).checked += 1;
+        if !dev.bus_master {
+            continue;
+        }
+        let declared = d
+            .components
+            .iter()
+            .find(|c| c.name() == p.components[dev.owner].name)
+            .and_then(|c| c.pci_devices.iter().find(|x| *x.name.get_ref() == dev.name));
+        let windows = declared.is_some_and(|x| !x.dma.is_empty());
+        let unconfined = declared
+            .and_then(|x| x.unconfined_dma.as_ref())
+            .is_some_and(|u| *u.get_ref());
+        let item = format!("PCI device {} `{}`", dev.label(), dev.name);
+        let message = if windows && p.kernel.iommu {
+            continue;
+        } else if unconfined && !p.kernel.iommu {
+            if d.system.accept_unconfined_dma {
+                continue;
+            }
+            "masters the bus with no IOMMU confining its DMA, and [system] does not accept unconfined DMA"
+        } else {
+            "masters the bus, but no DMA was declared for it"
+        };
+        k.fail(7, Some(dev.owner), item, message.into());
     }
 }

@@ -97,19 +97,29 @@ pub fn encode(plan: &Plan) -> Vec<u8> {
     let objects: Vec<ObjectRecord> = plan
         .objects
         .iter()
-        .map(|o| ObjectRecord {
-            kind: o.kind as u8,
-            _pad: [0; 3],
-            owner: match o.owner {
-                Owner::Component(c) => u32_of(c),
-                _ => U32::new(NONE),
-            },
-            count: U32::new(o.count),
-            aux: opt(o.pci),
-            aux2: U32::new(o.aux),
-            _pad2: U32::new(0),
-            base: U64::new(o.base),
-            name: strings.add(&o.name),
+        .map(|o| {
+            let (owner_kind, owner_index) = match o.owner {
+                Owner::Root => (OwnerKind::Root, None),
+                Owner::Component(c) => (OwnerKind::Component, Some(c)),
+                Owner::Ring(r) => (OwnerKind::Ring, Some(r)),
+                Owner::Shared(s) => (OwnerKind::Shared, Some(s)),
+                Owner::Pci(p) => (OwnerKind::Pci, Some(p)),
+            };
+            ObjectRecord {
+                kind: o.kind as u8,
+                owner_kind: owner_kind as u8,
+                _pad: [0; 2],
+                owner: match o.owner {
+                    Owner::Component(c) => u32_of(c),
+                    _ => U32::new(NONE),
+                },
+                count: U32::new(o.count),
+                aux: opt(o.pci),
+                aux2: U32::new(o.aux),
+                owner_index: opt(owner_index),
+                base: U64::new(o.base),
+                name: strings.add(&o.name),
+            }
         })
         .collect();
     let caps: Vec<CapRecord> = plan
@@ -187,16 +197,18 @@ pub fn encode(plan: &Plan) -> Vec<u8> {
                 PciSelector::Id { vendor, device } => (PCI_HAS_ID, (vendor, device), (0, 0, 0)),
                 PciSelector::At { bus, dev, func } => (PCI_HAS_ADDRESS, (0, 0), (bus, dev, func)),
             };
+            let (msi_vector, msi_count) = p.msi.map_or((0, 0), |m| (m.first_vector, m.messages));
             PciRecord {
                 owner: u32_of(p.owner),
-                flags,
+                flags: flags | if p.bus_master { PCI_BUS_MASTER } else { 0 },
                 bus,
                 dev,
                 func,
                 vendor: U16::new(vendor),
                 device: U16::new(device),
                 domain: U16::new(p.domain),
-                _pad: U16::new(0),
+                msi_vector,
+                msi_count,
                 name: strings.add(&p.name),
             }
         })

@@ -7,18 +7,21 @@
 //! [`limits`] (what only the plan can count) -> [`encode::encode`] (the
 //! binary spec the root task reads with `paddock-spec`) and
 //! [`audit::audit`] (the isolation rules), with [`report`] rendering the
-//! result as text, JSON or DOT. [`check`] runs the rules again on the
-//! encoded bytes `paddock build` is about to embed, and counts what only
-//! the build knows (program sizes, the root task's slots).
+//! result as text, JSON or DOT. Before `paddock build` writes an image,
+//! [`spec_check`] runs the rules again on the encoded bytes it is about to
+//! embed, and [`image_check`] counts what only the build knows (program
+//! sizes, the root task's slots).
 
 pub mod audit;
 pub mod description;
 pub mod diagnostics;
 pub mod encode;
+pub mod image_check;
 pub mod limits;
 pub mod model;
 pub mod plan;
 pub mod report;
+pub mod spec_check;
 pub mod symbols;
 pub mod validate;
 

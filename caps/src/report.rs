@@ -74,10 +74,11 @@ fn device_holders(p: &Plan) -> Vec<Holder> {
         let owner = p.components[dev.owner].name.clone();
         out.push(Holder {
             what: format!(
-                "PCI device {} `{}` (IOSpace domain {})",
+                "PCI device {} `{}` (IOSpace domain {}{})",
                 dev.label(),
                 dev.name,
-                dev.domain
+                dev.domain,
+                if dev.bus_master { ", bus master" } else { "" }
             ),
             holders: vec![owner],
         });

@@ -77,6 +77,13 @@ pub enum PciError<'s> {
         name: &'s str,
         bdf: Bdf,
     },
+    /// The plan binds more MSI messages than the device can send.
+    MsiMessages {
+        name: &'s str,
+        bdf: Bdf,
+        capable: u32,
+        wanted: u32,
+    },
 }
 
 /// What a declaration asked for, for messages.
@@ -115,6 +122,15 @@ impl core::fmt::Display for PciError<'_> {
             PciError::NoMsi { name, bdf } => {
                 write!(f, "PCI device `{name}` at {bdf} has no MSI capability")
             }
+            PciError::MsiMessages {
+                name,
+                bdf,
+                capable,
+                wanted,
+            } => write!(
+                f,
+                "PCI device `{name}` at {bdf} can send {capable} MSI messages, the plan binds {wanted}"
+            ),
         }
     }
 }
@@ -305,20 +321,32 @@ fn find<'s>(spec: &Spec<'s>, r: &PciRecord) -> Result<Found, PciError<'s>> {
     })
 }
 
-/// Turns on memory decoding and bus mastering (the driver cannot: config
-/// space is the root task's).
-pub fn enable(bdf: Bdf) -> Result<(), sel4::Error> {
+/// Turns on memory decoding, and bus mastering only for a device the plan
+/// lets do DMA (`PCI_BUS_MASTER`: confined by its IOSpace windows, or
+/// declared unconfined); the driver cannot: config space is the root
+/// task's. Bus mastering left on by firmware is turned off otherwise.
+pub fn enable(bdf: Bdf, bus_master: bool) -> Result<(), sel4::Error> {
     let command = read16(bdf, COMMAND)?;
+    let master = if bus_master { COMMAND_BUS_MASTER } else { 0 };
     write16(
         bdf,
         COMMAND,
-        command | COMMAND_MEMORY | COMMAND_BUS_MASTER | COMMAND_INTX_DISABLE,
+        (command & !COMMAND_BUS_MASTER) | COMMAND_MEMORY | master | COMMAND_INTX_DISABLE,
     )
 }
 
-/// Points the function's MSI at CPU 0 with the kernel vector `vector`, and
-/// enables it (one message).
-pub fn program_msi<'s>(bdf: Bdf, vector: u32, name: &'s str) -> Result<(), PciError<'s>> {
+/// Points the function's MSI at CPU 0 with the block of `messages` kernel
+/// vectors from `first_vector`, and enables that many messages. The plan
+/// aligned the block (0x30 + `first_vector` is a multiple of `messages`
+/// rounded up to a power of two, N), so the device's message number in the
+/// data's low log2(N) bits selects the vector. A device whose Multiple
+/// Message Capable is below N is refused.
+pub fn program_msi<'s>(
+    bdf: Bdf,
+    first_vector: u32,
+    messages: u32,
+    name: &'s str,
+) -> Result<(), PciError<'s>> {
     if read16(bdf, STATUS)? & STATUS_CAPABILITIES == 0 {
         return Err(PciError::NoMsi { name, bdf });
     }
@@ -331,6 +359,18 @@ pub fn program_msi<'s>(bdf: Bdf, vector: u32, name: &'s str) -> Result<(), PciEr
         let header = read32(bdf, at)?;
         if header as u8 == CAP_MSI {
             let control = (header >> 16) as u16;
+            // log2 of the messages: what the device can send (Multiple
+            // Message Capable, bits 3:1) and what the plan binds.
+            let capable = (control >> 1) & 7;
+            let enable = messages.max(1).next_power_of_two().trailing_zeros() as u16;
+            if enable > capable {
+                return Err(PciError::MsiMessages {
+                    name,
+                    bdf,
+                    capable: 1 << capable,
+                    wanted: messages,
+                });
+            }
             let wide = control & (1 << 7) != 0;
             write32(bdf, at + 4, MSI_ADDRESS)?;
             let data_at = if wide {
@@ -339,9 +379,9 @@ pub fn program_msi<'s>(bdf: Bdf, vector: u32, name: &'s str) -> Result<(), PciEr
             } else {
                 at + 8
             };
-            write16(bdf, data_at, (MSI_VECTOR_BASE + vector) as u16)?;
-            // Enable, one message (multiple message enable = 0).
-            let control = (control & !(7 << 4)) | 1;
+            write16(bdf, data_at, (MSI_VECTOR_BASE + first_vector) as u16)?;
+            // Enable, with Multiple Message Enable (bits 6:4) = log2(N).
+            let control = (control & !(7 << 4)) | enable << 4 | 1;
             write16(bdf, at + 2, control)?;
             return Ok(());
         }

@@ -23,25 +23,37 @@
 //! * Indices: "component" fields index [`Spec::components`], "object"
 //!   fields index [`Spec::objects`], "pci" fields index [`Spec::pci`];
 //!   [`NONE`] means "no such reference".
+//! * Limits: `decode` refuses a spec with more components, objects, IRQs,
+//!   PCI devices or symbols per component than [`limits`] allows, and any
+//!   name longer than its field on the root task's pages
+//!   ([`DecodeError::TooMany`], [`DecodeError::NameTooLong`]), so the root
+//!   task's fixed tables never overflow.
 //! * What the root task must still check at boot: that each PCI device exists
 //!   (by id or address), that each BAR has at least the planned size, that the
-//!   IOMMU has [`Header::io_pt_levels`] levels, and that memory suffices.
+//!   IOMMU has [`Header::io_pt_levels`] levels, that a device's MSI can carry
+//!   its planned messages, and that memory suffices.
 //! * Object kinds are this crate's own numbering ([`ObjectKind`]), not the
 //!   kernel's object-type numbers, which move with the kernel configuration.
 
 #![no_std]
 #![forbid(unsafe_code)]
 
+mod check;
+mod error;
 pub mod limits;
 
-use core::fmt;
+pub use check::msi_block_fits;
+pub use error::DecodeError;
+
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 /// The first eight bytes of every spec.
 pub const MAGIC: [u8; 8] = *b"PADDOCK\0";
-/// The record layout version this crate reads and writes.
-pub const VERSION: u32 = 1;
+/// The record layout version this crate reads and writes. 2: objects name
+/// their owner ([`OwnerKind`]); PCI records carry bus mastering and the
+/// MSI block; an MSI's `pin` is its message number.
+pub const VERSION: u32 = 2;
 /// "No reference" in an index field.
 pub const NONE: u32 = u32::MAX;
 /// Number of tables the header describes.
@@ -223,6 +235,19 @@ wire_enum!(
 );
 
 wire_enum!(
+    /// What an object belongs to ([`ObjectRecord::owner_kind`]).
+    OwnerKind {
+        /// The root task (the fault endpoint).
+        Root = 0,
+        Component = 1,
+        Ring = 2,
+        Shared = 3,
+        /// A PCI device: its BAR frames, DMA buffers, IO page tables.
+        Pci = 4,
+    }
+);
+
+wire_enum!(
     IrqKind {
         IoApic = 1,
         Msi = 2,
@@ -278,13 +303,19 @@ pub struct ComponentRecord {
 #[repr(C)]
 pub struct ObjectRecord {
     pub kind: u8,
-    pub _pad: [u8; 3],
+    /// An [`OwnerKind`]: what `owner_index` indexes.
+    pub owner_kind: u8,
+    pub _pad: [u8; 2],
     /// Component whose structure this is, or [`NONE`] for shared objects.
     pub owner: U32,
     pub count: U32,
     pub aux: U32,
     pub aux2: U32,
-    pub _pad2: U32,
+    /// The owning component, ring, shared region (their declaration order)
+    /// or PCI device; [`NONE`] for the root task. Equals `owner` for a
+    /// component's object. The root task ignores it; the host reads the
+    /// plan back from a spec with it.
+    pub owner_index: U32,
     pub base: U64,
     pub name: StrRef,
 }
@@ -353,6 +384,14 @@ pub struct IrqRecord {
 
 pub const PCI_HAS_ID: u8 = 1;
 pub const PCI_HAS_ADDRESS: u8 = 2;
+/// The root task turns on bus mastering: the device's DMA is confined by
+/// IOSpace windows, or declared unconfined on a system without an IOMMU.
+pub const PCI_BUS_MASTER: u8 = 4;
+const PCI_FLAGS: u8 = PCI_HAS_ID | PCI_HAS_ADDRESS | PCI_BUS_MASTER;
+
+/// The CPU vector of the kernel's IRQ vector 0: an MSI's data carries
+/// 0x30 + the kernel vector.
+pub const MSI_CPU_VECTOR_BASE: u32 = 0x30;
 
 #[derive(Clone, Copy, Debug, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
@@ -366,7 +405,14 @@ pub struct PciRecord {
     pub device: U16,
     /// VT-d domain of the device's IOSpace (non-zero, past RMRR domains).
     pub domain: U16,
-    pub _pad: U16,
+    /// Kernel vector of MSI message 0. The device's `msi_count` messages
+    /// take `msi_vector..msi_vector + msi_count`, inside a block of
+    /// `msi_count` rounded up to a power of two N, with
+    /// [`MSI_CPU_VECTOR_BASE`] + `msi_vector` a multiple of N.
+    pub msi_vector: u8,
+    /// MSI messages the plan binds (0: none; at most
+    /// [`limits::MAX_MSI_MESSAGES`]).
+    pub msi_count: u8,
     pub name: StrRef,
 }
 
@@ -379,77 +425,6 @@ pub struct SymbolRecord {
     pub value: U64,
     pub size: U64,
     pub name: StrRef,
-}
-
-/// Why a spec was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DecodeError {
-    /// Fewer bytes than the header, or than the header's `total_len`.
-    Truncated {
-        needed: usize,
-        len: usize,
-    },
-    BadMagic,
-    Version {
-        found: u32,
-        expected: u32,
-    },
-    /// More bytes than `total_len` says.
-    TrailingBytes {
-        total_len: usize,
-        len: usize,
-    },
-    /// A table does not lie inside the spec.
-    TableOutOfBounds {
-        table: Table,
-    },
-    /// A field holds an impossible value (an unknown enum, a bad index, an
-    /// unaligned address...).
-    BadField {
-        table: Table,
-        index: u32,
-        field: &'static str,
-        value: u64,
-    },
-    /// A string is out of the string table or not UTF-8.
-    BadString {
-        table: Table,
-        index: u32,
-    },
-}
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            DecodeError::Truncated { needed, len } => {
-                write!(f, "spec truncated: needs {needed} bytes, has {len}")
-            }
-            DecodeError::BadMagic => f.write_str("not a paddock spec (bad magic)"),
-            DecodeError::Version { found, expected } => write!(
-                f,
-                "spec version {found} is not the supported version {expected}: rebuild the image"
-            ),
-            DecodeError::TrailingBytes { total_len, len } => {
-                write!(f, "spec is {total_len} bytes but {len} were given")
-            }
-            DecodeError::TableOutOfBounds { table } => {
-                write!(f, "table `{}` lies outside the spec", table.name())
-            }
-            DecodeError::BadField {
-                table,
-                index,
-                field,
-                value,
-            } => write!(
-                f,
-                "{}[{index}].{field} has the invalid value {value:#x}",
-                table.name()
-            ),
-            DecodeError::BadString { table, index } => {
-                write!(f, "{}[{index}] has a bad string", table.name())
-            }
-        }
-    }
 }
 
 /// A decoded, fully checked view of spec bytes.
@@ -543,7 +518,7 @@ impl<'a> Spec<'a> {
         self.try_str(s).unwrap_or("")
     }
 
-    fn try_str(&self, s: StrRef) -> Option<&'a str> {
+    pub(crate) fn try_str(&self, s: StrRef) -> Option<&'a str> {
         let start = s.offset.get() as usize;
         let end = start.checked_add(s.len.get() as usize)?;
         core::str::from_utf8(self.strings.get(start..end)?).ok()
@@ -582,210 +557,9 @@ impl<'a> Spec<'a> {
             .iter()
             .find(|s| s.kind == kind as u8 && self.str(s.name) == name)
     }
-
-    fn check(&self) -> Result<(), DecodeError> {
-        let n_components = self.components.len() as u64;
-        let n_objects = self.objects.len() as u64;
-        let n_pci = self.pci.len() as u64;
-        let n_irqs = self.irqs.len() as u64;
-        if self.try_str(self.header.system_name).is_none() {
-            return Err(DecodeError::BadString {
-                table: Table::Components,
-                index: NONE,
-            });
-        }
-        let bad = |table, index: usize, field, value: u64| DecodeError::BadField {
-            table,
-            index: index as u32,
-            field,
-            value,
-        };
-        let string = |table, index: usize, s: StrRef| {
-            self.try_str(s).map(|_| ()).ok_or(DecodeError::BadString {
-                table,
-                index: index as u32,
-            })
-        };
-        let index = |table, i: usize, field, value: u32, limit: u64, none_ok: bool| {
-            if (none_ok && value == NONE) || u64::from(value) < limit {
-                Ok(())
-            } else {
-                Err(bad(table, i, field, value.into()))
-            }
-        };
-        let within = |table, i: usize, field, r: RangeRef, len: usize| {
-            let end = u64::from(r.first.get()) + u64::from(r.count.get());
-            if end <= len as u64 {
-                Ok(())
-            } else {
-                Err(bad(table, i, field, end))
-            }
-        };
-        let t = Table::Components;
-        for (i, c) in self.components.iter().enumerate() {
-            string(t, i, c.name)?;
-            string(t, i, c.program)?;
-            if RestartKind::from_u8(c.restart).is_none() {
-                return Err(bad(t, i, "restart", c.restart.into()));
-            }
-            if c.priority == u8::MAX {
-                return Err(bad(t, i, "priority", c.priority.into()));
-            }
-            if !(1..=32).contains(&c.cnode_bits) {
-                return Err(bad(t, i, "cnode_bits", c.cnode_bits.into()));
-            }
-            if c.badge.get() == 0 {
-                return Err(bad(t, i, "badge", 0));
-            }
-            for (field, o, kind) in [
-                ("tcb", c.tcb, ObjectKind::Tcb),
-                ("cnode", c.cnode, ObjectKind::CNode),
-                ("vspace", c.vspace, ObjectKind::VSpace),
-                ("notification", c.notification, ObjectKind::Notification),
-                ("ipc_buffer_object", c.ipc_buffer_object, ObjectKind::Frames),
-            ] {
-                index(t, i, field, o.get(), n_objects, false)?;
-                if self.objects[o.get() as usize].kind != kind as u8 {
-                    return Err(bad(t, i, field, o.get().into()));
-                }
-            }
-            within(t, i, "caps", c.caps, self.caps.len())?;
-            within(t, i, "mappings", c.mappings, self.mappings.len())?;
-            within(t, i, "symbols", c.symbols, self.symbols.len())?;
-            for cap in range(self.caps, c.caps) {
-                if u64::from(cap.component.get()) != i as u64 {
-                    return Err(bad(t, i, "caps", cap.component.get().into()));
-                }
-                if u64::from(cap.slot.get()) >= 1u64 << c.cnode_bits {
-                    return Err(bad(Table::Caps, i, "slot", cap.slot.get().into()));
-                }
-            }
-            for m in range(self.mappings, c.mappings) {
-                if u64::from(m.component.get()) != i as u64 {
-                    return Err(bad(t, i, "mappings", m.component.get().into()));
-                }
-            }
-            for s in range(self.symbols, c.symbols) {
-                if u64::from(s.component.get()) != i as u64 {
-                    return Err(bad(t, i, "symbols", s.component.get().into()));
-                }
-            }
-        }
-        let t = Table::Objects;
-        for (i, o) in self.objects.iter().enumerate() {
-            let kind = ObjectKind::from_u8(o.kind).ok_or(bad(t, i, "kind", o.kind.into()))?;
-            index(t, i, "owner", o.owner.get(), n_components, true)?;
-            string(t, i, o.name)?;
-            match kind {
-                ObjectKind::Frames | ObjectKind::DeviceFrames if o.count.get() == 0 => {
-                    return Err(bad(t, i, "count", 0));
-                }
-                ObjectKind::DeviceFrames | ObjectKind::IoPageTable => {
-                    index(t, i, "aux", o.aux.get(), n_pci, false)?;
-                }
-                ObjectKind::CNode if !(1..=32).contains(&o.count.get()) => {
-                    return Err(bad(t, i, "count", o.count.get().into()));
-                }
-                _ => {}
-            }
-        }
-        let t = Table::Caps;
-        for (i, c) in self.caps.iter().enumerate() {
-            index(t, i, "component", c.component.get(), n_components, false)?;
-            let kind = CapKind::from_u8(c.kind).ok_or(bad(t, i, "kind", c.kind.into()))?;
-            if c.rights & !0xF != 0 {
-                return Err(bad(t, i, "rights", c.rights.into()));
-            }
-            match kind {
-                CapKind::IrqHandler => index(t, i, "object", c.object.get(), n_irqs, false)?,
-                CapKind::IoPort | CapKind::IrqControl | CapKind::AsidControl => {}
-                CapKind::IoPortControl | CapKind::IoSpace | CapKind::Untyped => {}
-                _ => index(t, i, "object", c.object.get(), n_objects, false)?,
-            }
-            if kind == CapKind::IoPort {
-                let (first, last) = (c.badge.get() >> 16, c.badge.get() & 0xFFFF);
-                if first > 0xFFFF || first > last {
-                    return Err(bad(t, i, "badge", c.badge.get()));
-                }
-            }
-            string(t, i, c.name)?;
-        }
-        let t = Table::Mappings;
-        for (i, m) in self.mappings.iter().enumerate() {
-            index(t, i, "component", m.component.get(), n_components, false)?;
-            index(t, i, "object", m.object.get(), n_objects, false)?;
-            if m.vaddr.get() & 0xFFF != 0 || m.vaddr.get() >= 1 << 47 {
-                return Err(bad(t, i, "vaddr", m.vaddr.get()));
-            }
-            let o = &self.objects[m.object.get() as usize];
-            if m.pages.get() == 0 || m.pages.get() > o.count.get() {
-                return Err(bad(t, i, "pages", m.pages.get().into()));
-            }
-            if !matches!(
-                ObjectKind::from_u8(o.kind),
-                Some(ObjectKind::Frames | ObjectKind::DeviceFrames)
-            ) {
-                return Err(bad(t, i, "object", m.object.get().into()));
-            }
-            if m.rights & !7 != 0 || m.rights & MAP_READ == 0 {
-                return Err(bad(t, i, "rights", m.rights.into()));
-            }
-            if MapPurpose::from_u8(m.purpose).is_none() {
-                return Err(bad(t, i, "purpose", m.purpose.into()));
-            }
-        }
-        let t = Table::IoMappings;
-        for (i, m) in self.io_mappings.iter().enumerate() {
-            index(t, i, "pci", m.pci.get(), n_pci, false)?;
-            index(t, i, "object", m.object.get(), n_objects, false)?;
-            if m.iova.get() & 0xFFF != 0 {
-                return Err(bad(t, i, "iova", m.iova.get()));
-            }
-            let o = &self.objects[m.object.get() as usize];
-            if o.kind != ObjectKind::Frames as u8
-                || m.pages.get() == 0
-                || m.pages.get() > o.count.get()
-            {
-                return Err(bad(t, i, "pages", m.pages.get().into()));
-            }
-        }
-        let t = Table::Irqs;
-        for (i, q) in self.irqs.iter().enumerate() {
-            index(t, i, "component", q.component.get(), n_components, false)?;
-            let kind = IrqKind::from_u8(q.kind).ok_or(bad(t, i, "kind", q.kind.into()))?;
-            if q.vector.get() > 107 {
-                return Err(bad(t, i, "vector", q.vector.get().into()));
-            }
-            match kind {
-                IrqKind::IoApic if q.pin.get() > 23 || q.level > 1 || q.polarity > 1 => {
-                    return Err(bad(t, i, "pin", q.pin.get().into()));
-                }
-                IrqKind::Msi => index(t, i, "pci", q.pci.get(), n_pci, false)?,
-                _ => {}
-            }
-            index(t, i, "notification", q.notification.get(), n_objects, false)?;
-        }
-        let t = Table::Pci;
-        for (i, p) in self.pci.iter().enumerate() {
-            index(t, i, "owner", p.owner.get(), n_components, false)?;
-            if p.flags & !3 != 0 || p.flags == 0 || p.dev >= 32 || p.func >= 8 {
-                return Err(bad(t, i, "flags", p.flags.into()));
-            }
-            string(t, i, p.name)?;
-        }
-        let t = Table::Symbols;
-        for (i, s) in self.symbols.iter().enumerate() {
-            index(t, i, "component", s.component.get(), n_components, false)?;
-            if SymbolKind::from_u8(s.kind).is_none() {
-                return Err(bad(t, i, "kind", s.kind.into()));
-            }
-            string(t, i, s.name)?;
-        }
-        Ok(())
-    }
 }
 
-fn range<T>(all: &[T], r: RangeRef) -> &[T] {
+pub(crate) fn range<T>(all: &[T], r: RangeRef) -> &[T] {
     let first = r.first.get() as usize;
     let end = first.saturating_add(r.count.get() as usize);
     all.get(first..end).unwrap_or(&[])

@@ -27,8 +27,11 @@
 //!   windows or declared unconfined; its MSIs, if any, form one block of
 //!   vectors programmed once.
 
+mod from_spec;
 mod paging;
 mod planner;
+
+pub use from_spec::FromSpecError;
 
 pub use planner::plan;
 

@@ -129,8 +129,14 @@ impl Builder<'_> {
                     u64::from(irq.pin.get()),
                     vector,
                 );
-                if issued.is_ok() {
-                    pci::program_msi(bdf, irq.vector.get(), component).map_err(BuildError::Pci)?;
+                // The device's MSI is programmed once, for its whole block,
+                // when the handler of its last message exists.
+                let device = system.spec.pci.get(irq.pci.get() as usize);
+                if let (true, Some(device)) = (issued.is_ok(), device) {
+                    if irq.pin.get() + 1 == u32::from(device.msi_count) {
+                        let (first, count) = (device.msi_vector.into(), device.msi_count.into());
+                        pci::program_msi(bdf, first, count, component).map_err(BuildError::Pci)?;
+                    }
                 }
                 issued
             }
