@@ -119,6 +119,7 @@ pub fn build_planned_with(
         let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         files.push((Kind::Program, program.to_string(), bytes));
     }
+    check_before_writing(description, plan, &files)?;
     let entries: Vec<(Kind, &str, &[u8])> = files
         .iter()
         .map(|(k, n, b)| (*k, n.as_str(), b.as_slice()))
@@ -146,6 +147,41 @@ pub fn build_planned_with(
     Ok(image)
 }
 
+/// Refuses to write an image whose encoded spec fails an isolation rule
+/// or does not read back as the plan (`paddock_caps::spec_check`: the
+/// rules run on the bytes the root task will decode), or that meets a
+/// limit only the build can count: each program's pages, the paging
+/// structures of each address space, the root task's CNode slots
+/// (`paddock_caps::image_check`, errors at the component's place in the
+/// description).
+fn check_before_writing(
+    description: &Description,
+    plan: &Plan,
+    files: &[(Kind, String, Vec<u8>)],
+) -> Result<()> {
+    let spec = files
+        .iter()
+        .find(|(kind, ..)| *kind == Kind::Spec)
+        .map(|(.., bytes)| bytes.as_slice())
+        .context("the image has no spec to check")?;
+    paddock_caps::spec_check::check(description, plan, spec)
+        .map_err(|e| anyhow::anyhow!("refusing to write the image of `{}`:\n{e}", plan.name))?;
+    let programs: Vec<(&str, &[u8])> = files
+        .iter()
+        .filter(|(kind, ..)| *kind == Kind::Program)
+        .map(|(_, name, bytes)| (name.as_str(), bytes.as_slice()))
+        .collect();
+    let errors = paddock_caps::image_check::check(description, plan, &programs);
+    if !errors.is_empty() {
+        let source = &description.source;
+        bail!(
+            "{}",
+            paddock_caps::Diagnostics::new(&source.path, &source.text, errors)
+        );
+    }
+    Ok(())
+}
+
 /// What `build_programs` produced.
 struct BuiltPrograms {
     rootserver: PathBuf,
@@ -166,9 +202,10 @@ fn build_programs(
     options: BuildOptions,
 ) -> Result<BuiltPrograms> {
     let packages = program_packages(workspace, programs)?;
-    let target_dir = workspace
-        .join("target/sel4")
-        .join(format!("{}{}", config.name(), options.suffix()));
+    let target_dir =
+        workspace
+            .join("target/sel4")
+            .join(format!("{}{}", config.name(), options.suffix()));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let script = workspace.join("drivers/runtime/link.ld");
     let flags = [
