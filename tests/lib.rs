@@ -21,9 +21,18 @@ static BUILD_LOCK: Mutex<()> = Mutex::new(());
 
 /// Builds `images/<name>.toml`.
 pub fn build_image(name: &str) -> Result<Image> {
-    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let ws = workspace();
-    image::build(&ws, &ws.join("images").join(format!("{name}.toml")))
+    build_description(
+        &ws.join("images").join(format!("{name}.toml")),
+        Default::default(),
+    )
+}
+
+/// Builds the description at `path` (anywhere, e.g. generated under
+/// `target/`) with `options`.
+pub fn build_description(path: &Path, options: image::BuildOptions) -> Result<Image> {
+    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    image::build_with(&workspace(), path, options)
 }
 
 /// Builds and boots `images/<name>.toml` without a terminal, returning the
