@@ -30,8 +30,23 @@ const MIB: u64 = 1 << 20;
 /// Every limit the plan of `d` exceeds.
 pub fn check(d: &Description, plan: &Plan) -> Vec<Error> {
     let mut errors = Vec::new();
+    // Symbols and paging structures per component, counted in one pass.
+    let mut names = vec![0usize; d.components.len()];
+    for s in &plan.symbols {
+        names[s.component] += 1;
+    }
+    let mut tables = vec![0usize; d.components.len()];
+    for o in &plan.objects {
+        if let (
+            Owner::Component(c),
+            ObjectKind::Pdpt | ObjectKind::PageDirectory | ObjectKind::PageTable,
+        ) = (o.owner, o.kind)
+        {
+            tables[c] += 1;
+        }
+    }
     for (ci, c) in d.components.iter().enumerate() {
-        let names = plan.symbols_of(ci).count();
+        let (names, tables) = (names[ci], tables[ci]);
         if names > MAX_SYMBOLS {
             errors.push(
                 Error::new(format!(
@@ -42,17 +57,6 @@ pub fn check(d: &Description, plan: &Plan) -> Vec<Error> {
                 .help("each cap, mapped region, DMA window, badge bit and parameter takes one: split the component"),
             );
         }
-        let tables = plan
-            .objects
-            .iter()
-            .filter(|o| {
-                o.owner == Owner::Component(ci)
-                    && matches!(
-                        o.kind,
-                        ObjectKind::Pdpt | ObjectKind::PageDirectory | ObjectKind::PageTable
-                    )
-            })
-            .count();
         if tables > MAX_PLANNED_PAGING_TABLES {
             errors.push(
                 Error::new(format!(

@@ -129,12 +129,46 @@ fn badge_bits(m: &Model) -> Bits {
     Bits { ring, channel }
 }
 
+/// Per component, in declaration order: the rings and channels it is an
+/// end of, and its mappings of shared regions (region, entry). Built once,
+/// so planning stays linear in the size of the description.
+struct Parties {
+    rings: Vec<Vec<usize>>,
+    channels: Vec<Vec<usize>>,
+    shared: Vec<Vec<(usize, usize)>>,
+}
+
+fn parties(m: &Model) -> Parties {
+    let n = m.components.len();
+    let mut p = Parties {
+        rings: vec![vec![]; n],
+        channels: vec![vec![]; n],
+        shared: vec![vec![]; n],
+    };
+    for (r, ring) in m.rings.iter().enumerate() {
+        p.rings[ring.producer].push(r);
+        p.rings[ring.consumer].push(r);
+    }
+    for (ch, channel) in m.channels.iter().enumerate() {
+        for end in channel.ends {
+            p.channels[end].push(ch);
+        }
+    }
+    for (s, region) in m.shared.iter().enumerate() {
+        for (k, map) in region.maps.iter().enumerate() {
+            p.shared[map.component].push((s, k));
+        }
+    }
+    p
+}
+
 /// Plans a validated system: a [`Model`], or a [`crate::Validated`]
 /// description (which holds one).
 pub fn plan(m: &(impl AsRef<Model> + ?Sized)) -> Plan {
     let m = m.as_ref();
     let n = m.components.len();
     let bits = badge_bits(m);
+    let parties = parties(m);
     let mut p = Planner {
         plan: Plan {
             name: m.name.clone(),
@@ -327,22 +361,23 @@ pub fn plan(m: &(impl AsRef<Model> + ?Sized)) -> Plan {
         // This component's end of each ring and channel: a cap that
         // signals the peer's notification with the peer's bit, and the
         // bit this component is woken with, both under one name.
-        let ends = m
-            .rings
+        let ends = parties.rings[ci]
             .iter()
-            .zip(&bits.ring)
-            .map(|(r, b)| ([r.producer, r.consumer], *b, sym::ring(&r.name)))
-            .chain(
-                m.channels
-                    .iter()
-                    .zip(&bits.channel)
-                    .map(|(ch, b)| (ch.ends, *b, sym::channel(&ch.name))),
-            );
-        for (parties, bit, name) in ends {
-            let Some(me) = parties.iter().position(|&x| x == ci) else {
-                continue;
-            };
-            let (peer, peer_bit) = (parties[1 - me], bit[1 - me]);
+            .map(|&r| {
+                let ring = &m.rings[r];
+                (
+                    [ring.producer, ring.consumer],
+                    bits.ring[r],
+                    sym::ring(&ring.name),
+                )
+            })
+            .chain(parties.channels[ci].iter().map(|&ch| {
+                let channel = &m.channels[ch];
+                (channel.ends, bits.channel[ch], sym::channel(&channel.name))
+            }));
+        for (ends, bit, name) in ends {
+            let me = usize::from(ends[1] == ci);
+            let (peer, peer_bit) = (ends[1 - me], bit[1 - me]);
             let cap = p.cap(
                 ci,
                 CapKind::NotificationSend,
@@ -369,6 +404,7 @@ pub fn plan(m: &(impl AsRef<Model> + ?Sized)) -> Plan {
         map_devices(
             &mut p,
             m,
+            &parties,
             ci,
             c,
             pci_base[ci],
@@ -490,20 +526,20 @@ fn address_space(p: &mut Planner, ci: usize, c: &Component) -> (ObjId, u64, u64)
 
 /// The component's rings, shared regions and device BARs, and the IOVA
 /// of each of its devices' DMA windows.
+#[allow(clippy::too_many_arguments)]
 fn map_devices(
     p: &mut Planner,
     m: &Model,
+    parties: &Parties,
     ci: usize,
     c: &Component,
     pci_base: usize,
     ring_objects: &[(ObjId, ObjId)],
     shared_objects: &[ObjId],
 ) {
-    for (r, ring) in m.rings.iter().enumerate() {
+    for &r in &parties.rings[ci] {
+        let ring = &m.rings[r];
         let producer = ring.producer == ci;
-        if !producer && ring.consumer != ci {
-            continue;
-        }
         let (q, data) = ring_objects[r];
         p.map(
             ci,
@@ -530,18 +566,17 @@ fn map_devices(
             sym::ring_data(&ring.name),
         );
     }
-    for (s, region) in m.shared.iter().enumerate() {
-        for map in region.maps.iter().filter(|x| x.component == ci) {
-            p.map(
-                ci,
-                shared_objects[s],
-                region.size,
-                MapRights::from_access(map.access),
-                region.cached,
-                MapPurpose::Shared,
-                sym::shared(&region.name),
-            );
-        }
+    for &(s, k) in &parties.shared[ci] {
+        let region = &m.shared[s];
+        p.map(
+            ci,
+            shared_objects[s],
+            region.size,
+            MapRights::from_access(region.maps[k].access),
+            region.cached,
+            MapPurpose::Shared,
+            sym::shared(&region.name),
+        );
     }
     for (k, dev) in c.pci.iter().enumerate() {
         let pi = pci_base + k;
