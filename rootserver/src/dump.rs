@@ -48,11 +48,11 @@
 //!   cannot look (`unplanned=0@recorded`).
 //!
 //! A cap whose object belongs to a refused component (a driver whose device
-//! is missing) is not made; its line says `type=absent@recorded`. A
-//! component's own line for a value that did not come out as the spec asks
-//! is the audit's to judge: the root task only counts kernel type
-//! mismatches and unplanned caps (`mismatches=`), and stops the boot when
-//! there are any.
+//! is missing) is not made; its line says `type=absent@recorded`. Whether
+//! an observed value is the planned one is the host audit's to judge (the
+//! root task prints what it saw, not a verdict); the root task itself only
+//! counts kernel type mismatches and unplanned caps (`mismatches=`), and
+//! stops the boot when there are any.
 
 use crate::observe::{self, Hex, PortOutcome, Prober};
 use crate::system::{copy_slots, System};
