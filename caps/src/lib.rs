@@ -16,6 +16,7 @@ pub mod audit;
 pub mod description;
 pub mod diagnostics;
 pub mod encode;
+pub mod findings;
 pub mod image_check;
 pub mod limits;
 pub mod model;

@@ -271,6 +271,7 @@ pub fn text(d: &Description, p: &Plan, a: &Audit) -> String {
             );
         }
     }
+    s.push_str(&crate::findings::text(p));
     let _ = writeln!(
         s,
         "\naudit {}",
@@ -343,6 +344,7 @@ pub fn json(d: &Description, p: &Plan, a: &Audit) -> Value {
             "ends": ch.ends.get_ref().iter().map(|e| e.get_ref().clone()).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "rules": a.rules,
+        "findings": crate::findings::findings(p),
         "passed": a.passed(),
     })
 }

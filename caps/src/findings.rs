@@ -1,0 +1,112 @@
+//! Findings: residual risks the audit reports alongside its rules. A
+//! finding is not a failed rule (no description can avoid it, so it does
+//! not fail the audit); it names what the isolation rules cannot confine
+//! and where it was measured.
+
+use crate::plan::Plan;
+use serde::Serialize;
+use std::fmt::Write;
+
+/// One finding about one resource.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub id: &'static str,
+    /// The resource it is about, with its holder.
+    pub item: String,
+    pub message: String,
+}
+
+/// DMA into the MSI address window.
+pub const DMA_MSI_WINDOW: &str = "dma-msi-window";
+
+const DMA_MSI_WINDOW_MESSAGE: &str = "DMA to the MSI address window 0xFEE00000-0xFEEFFFFF is not confined: seL4 5.0's VT-d code sets no interrupt remapping table, so VT-d passes such writes on as interrupts; measured in tests/msi_window.rs: a 4-byte DMA write of 0x30+V to 0xFEE00000 is delivered on kernel vector V to the component bound to it, with no VT-d fault";
+
+/// Every finding of the plan: one per bus-mastering PCI device of a system
+/// whose DMA VT-d confines (without an IOMMU, the `confined-bus-masters`
+/// rule already judges a bus master).
+pub fn findings(p: &Plan) -> Vec<Finding> {
+    if !p.kernel.iommu {
+        return vec![];
+    }
+    p.pci
+        .iter()
+        .filter(|d| d.bus_master)
+        .map(|d| Finding {
+            id: DMA_MSI_WINDOW,
+            item: format!(
+                "PCI device {} `{}` of {}",
+                d.label(),
+                d.name,
+                p.components[d.owner].name
+            ),
+            message: DMA_MSI_WINDOW_MESSAGE.to_string(),
+        })
+        .collect()
+}
+
+/// The findings as a section of the text report; empty without any.
+pub fn text(p: &Plan) -> String {
+    let found = findings(p);
+    let mut s = String::new();
+    if found.is_empty() {
+        return s;
+    }
+    let _ = writeln!(s, "\nfindings (residual risks, not failed rules):");
+    for f in &found {
+        let _ = writeln!(s, "  note {:<22} {}: {}", f.id, f.item, f.message);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{audit, load_planned, report};
+    use std::path::Path;
+
+    fn reports(image: &str) -> (String, serde_json::Value) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../images")
+            .join(image);
+        let (d, p) = load_planned(&path).unwrap_or_else(|e| panic!("{e}"));
+        let a = audit::audit(&d, &p);
+        (report::text(&d, &p, &a), report::json(&d, &p, &a))
+    }
+
+    #[test]
+    fn a_bus_master_behind_vt_d_gets_the_msi_window_finding() {
+        let (text, json) = reports("dma.toml");
+        let line = "  note dma-msi-window         PCI device 1234:11e8 `edu` of edu: DMA to the MSI address window 0xFEE00000-0xFEEFFFFF is not confined: seL4 5.0's VT-d code sets no interrupt remapping table";
+        assert!(text.contains(line), "{text}");
+        assert!(text.contains("measured in tests/msi_window.rs"), "{text}");
+        // A finding, not a failed rule.
+        assert!(text.ends_with("\naudit passed\n"), "{text}");
+        assert_eq!(json["passed"], true);
+        let found = json["findings"].as_array().expect("findings in JSON");
+        assert_eq!(found.len(), 1, "{json:#}");
+        assert_eq!(found[0]["id"], DMA_MSI_WINDOW);
+        assert_eq!(found[0]["item"], "PCI device 1234:11e8 `edu` of edu");
+    }
+
+    #[test]
+    fn a_system_without_bus_masters_has_no_findings() {
+        let (text, json) = reports("default.toml");
+        assert!(!text.contains("findings"), "{text}");
+        assert!(!text.contains(DMA_MSI_WINDOW), "{text}");
+        assert_eq!(json["findings"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn each_bus_master_has_its_own_finding() {
+        let (text, _) = reports("msi-window.toml");
+        for item in [
+            "PCI device 00:04.0 `edu` of victim",
+            "PCI device 00:05.0 `edu` of attacker",
+        ] {
+            assert!(
+                text.contains(&format!("note dma-msi-window         {item}: ")),
+                "{text}"
+            );
+        }
+    }
+}
