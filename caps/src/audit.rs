@@ -46,7 +46,7 @@ impl Audit {
     }
 }
 
-pub const RULES: [(&str, &str); 8] = [
+pub const RULES: [(&str, &str); 9] = [
     ("no-authority-caps", "no component holds Untyped, IRQControl, ASIDControl, the unnarrowed IOPort or an IOSpace cap"),
     ("no-foreign-structures", "no component holds another component's TCB, CNode or VSpace, nor a frame cap"),
     ("declared-devices", "every IOPort, IRQ handler and device-memory mapping was declared for its holder"),
@@ -55,6 +55,7 @@ pub const RULES: [(&str, &str); 8] = [
     ("w-xor-x", "no mapping is both writable and executable"),
     ("exclusive-irqs", "each IOAPIC pin, MSI and vector is bound once"),
     ("confined-bus-masters", "a PCI device masters the bus only to do declared DMA: confined to IOSpace windows, or unconfined where [system] accepts it"),
+    ("own-config-space", "a configuration-space cap reaches the root task's endpoint for a device its holder drives, with the access (read, or read and filtered write) declared for it"),
 ];
 
 struct Checker<'a> {
@@ -127,6 +128,7 @@ pub fn audit(d: &Description, p: &Plan) -> Audit {
     io_mappings(&mut k);
     irqs(&mut k);
     bus_masters(&mut k);
+    config_spaces(&mut k);
     Audit { rules: k.results }
 }
 
@@ -482,5 +484,65 @@ fn bus_masters(k: &mut Checker) {
             "masters the bus, but no DMA was declared for it"
         };
         k.fail(7, Some(dev.owner), item, message.into());
+    }
+}
+
+/// A configuration-space cap lets its holder read, and perhaps write, a
+/// device's configuration space through the root task: only the device's
+/// own driver may hold one, with the access its description declares.
+fn config_spaces(k: &mut Checker) {
+    let (d, p) = (k.d, k.p);
+    for (i, cap) in p.caps.iter().enumerate() {
+        if cap.kind != CapKind::PciConfig {
+            continue;
+        }
+        k.rule(8).checked += 1;
+        let c = cap.component;
+        let Some((pci, write)) = paddock_spec::pci_config::decode(cap.badge) else {
+            k.fail(
+                8,
+                Some(c),
+                cap_item(p, i),
+                "its badge names no PCI device".into(),
+            );
+            continue;
+        };
+        let message = match p.pci.get(pci) {
+            None => Some("its badge names no PCI device".to_string()),
+            Some(dev) if dev.owner != c => Some(format!(
+                "reaches the configuration space of {} `{}`, a device of `{}`",
+                dev.label(),
+                dev.name,
+                p.components[dev.owner].name
+            )),
+            _ if cap.object != Some(p.fault_endpoint) => {
+                Some("is not a cap to the root task's endpoint".into())
+            }
+            Some(dev) => {
+                let declared = k
+                    .component
+                    .get(p.components[c].name.as_str())
+                    .and_then(|&ci| {
+                        d.components[ci]
+                            .pci_devices
+                            .iter()
+                            .find(|x| *x.name.get_ref() == dev.name)
+                    })
+                    .and_then(|x| x.config.as_ref())
+                    .map(|a| a.get_ref().as_str());
+                let granted = if write { "read-write" } else { "read" };
+                (declared != Some(granted)).then(|| {
+                    format!(
+                        "grants `{granted}` access to {} `{}`, declared `{}`",
+                        dev.label(),
+                        dev.name,
+                        declared.unwrap_or("none")
+                    )
+                })
+            }
+        };
+        if let Some(message) = message {
+            k.fail(8, Some(c), cap_item(p, i), message);
+        }
     }
 }

@@ -379,6 +379,11 @@ pub struct PciDevice {
     /// so it can read and write all memory.
     #[serde(default)]
     pub unconfined_dma: Option<Spanned<bool>>,
+    /// `"read"` or `"read-write"`: the driver reaches this function's
+    /// configuration space through the root task (writes filtered by the
+    /// policy in docs/platform.md). Absent: no access.
+    #[serde(default)]
+    pub config: Option<Spanned<String>>,
 }
 
 /// `[[component.pci.bar]]`: a memory BAR mapped uncached into the driver.

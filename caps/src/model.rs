@@ -130,6 +130,30 @@ pub struct PciDevice {
     /// `unconfined_dma = true`: the device masters the bus on a system
     /// without an IOMMU.
     pub unconfined_dma: bool,
+    /// What the driver may do with the function's configuration space.
+    pub config: ConfigAccess,
+}
+
+/// A driver's access to its function's configuration space, served by
+/// the root task.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ConfigAccess {
+    #[default]
+    None,
+    Read,
+    /// Reads, and writes the root task's policy allows.
+    ReadWrite,
+}
+
+impl ConfigAccess {
+    /// How descriptions and reports spell it.
+    pub fn text(self) -> &'static str {
+        match self {
+            ConfigAccess::None => "none",
+            ConfigAccess::Read => "read",
+            ConfigAccess::ReadWrite => "read-write",
+        }
+    }
 }
 
 /// A memory BAR mapped into the driver.

@@ -21,6 +21,7 @@ fn kind_group(k: CapKind) -> &'static str {
         CapKind::NotificationSend => "signals",
         CapKind::IrqHandler => "IRQ handlers",
         CapKind::IoPort => "IO ports",
+        CapKind::PciConfig => "PCI configuration space",
         _ => "other (forbidden)",
     }
 }
@@ -63,6 +64,22 @@ fn device_holders(p: &Plan) -> Vec<Holder> {
                     };
                     out.push(Holder {
                         what: format!("{src}, vector {} `{}`", q.vector, q.name),
+                        holders: vec![who],
+                    });
+                }
+            }
+            // Who may read and who may write each device's configuration
+            // space (through the root task, writes filtered by its policy).
+            CapKind::PciConfig => {
+                if let Some((pci, write)) = paddock_spec::pci_config::decode(cap.badge) {
+                    let label = p.pci.get(pci).map_or("?".into(), |d| d.label());
+                    let access = if write {
+                        "read, filtered write"
+                    } else {
+                        "read"
+                    };
+                    out.push(Holder {
+                        what: format!("configuration space of PCI {label} ({access})"),
                         holders: vec![who],
                     });
                 }

@@ -59,3 +59,8 @@ pub fn bar(device: &str, index: u8) -> String {
 pub fn dma(device: &str, window: &str) -> String {
     format!("dma.{device}.{window}")
 }
+
+/// A PCI device's configuration-space cap, in its driver.
+pub fn pci_config(device: &str) -> String {
+    format!("pci.{device}")
+}

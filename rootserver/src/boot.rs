@@ -129,7 +129,7 @@ pub fn main(bootinfo: BootInfo) -> ! {
         slots.left()
     );
     println!("{SUCCESS_SENTINEL}");
-    faults::serve(&mut system, &mut scratch)
+    faults::serve(&mut system, &mut scratch, &found)
 }
 
 /// The facts a user checks first: what memory and slots the kernel handed

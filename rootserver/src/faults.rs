@@ -1,4 +1,6 @@
 //! Serving the components' faults: report, then apply the restart policy.
+//! Configuration-space requests arrive on the same endpoint under their
+//! own badges and are told apart first (`crate::config_space`).
 //!
 //! Every component's fault endpoint cap is badged with its own badge, so
 //! the badge of a fault message names the component. The root task never
@@ -7,6 +9,7 @@
 //! page with the next generation; same caps; rings and shared regions
 //! kept, since peers own half of them).
 
+use crate::pci;
 use crate::scratch::Scratch;
 use crate::system::{self, System};
 use core::fmt;
@@ -120,10 +123,17 @@ enum Decision {
     Stop(&'static str),
 }
 
-/// Receives faults forever.
-pub fn serve(system: &mut System, scratch: &mut Scratch) -> ! {
+/// Receives faults and configuration-space requests forever; `pci` is
+/// each PCI record's device as found at boot.
+pub fn serve(system: &mut System, scratch: &mut Scratch, pci: &[Option<pci::Found>]) -> ! {
     loop {
         let reply = sel4::syscall::recv(system.fault_endpoint);
+        // A configuration badge is never a component's (bit 27): checked
+        // before anything else.
+        if let Some((device, write)) = paddock_spec::pci_config::decode(reply.badge) {
+            crate::config_space::serve(system, pci, &reply, device, write);
+            continue;
+        }
         let Some(ci) = system
             .spec
             .components

@@ -18,6 +18,7 @@ mod console;
 #[cfg(not(test))]
 mod boot;
 mod cell;
+mod config_space;
 #[cfg(not(test))]
 mod dump;
 mod elf;

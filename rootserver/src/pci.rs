@@ -7,6 +7,7 @@
 //! device reports is trusted beyond that: BAR sizes are checked against the
 //! plan before any frame is handed out.
 
+use paddock_protocol::pci_config::{capability_len, Capability, Layout};
 use paddock_spec::{PciRecord, Spec, PCI_HAS_ADDRESS, PCI_HAS_ID};
 use sel4::bootinfo::init_cap;
 
@@ -56,6 +57,9 @@ pub struct Found {
     pub device: u16,
     /// Physical address and size of each memory BAR (0 when absent or IO).
     pub bars: [(u64, u64); 6],
+    /// The capability list as walked at boot: what the write policy of
+    /// the driver's configuration-space access protects.
+    pub layout: Layout,
 }
 
 #[derive(Debug)]
@@ -318,6 +322,7 @@ fn find<'s>(spec: &Spec<'s>, r: &PciRecord) -> Result<Found, PciError<'s>> {
         vendor,
         device,
         bars: read_bars(bdf)?,
+        layout: capabilities(bdf)?,
     })
 }
 
@@ -388,4 +393,58 @@ pub fn program_msi<'s>(
         at = (header >> 8) as u8 & 0xfc;
     }
     Err(PciError::NoMsi { name, bdf })
+}
+
+/// Walks the function's capability list once, at boot: each structure's
+/// offset, id and length. The list cannot change behind the root task's
+/// back (its pointers are read-only in hardware and refused by the write
+/// policy); a list longer than the layout holds is recorded as overflowing,
+/// which makes the policy refuse the whole device-specific area.
+fn capabilities(bdf: Bdf) -> Result<Layout, sel4::Error> {
+    let mut layout = Layout::default();
+    if read16(bdf, STATUS)? & STATUS_CAPABILITIES == 0 {
+        return Ok(layout);
+    }
+    let mut at = read8(bdf, CAPABILITIES)? & 0xfc;
+    // A list is at most 48 entries long; a loop is a broken device.
+    for _ in 0..48 {
+        if at < 0x40 {
+            return Ok(layout);
+        }
+        let header = read32(bdf, at)?;
+        let id = header as u8;
+        layout.push(Capability {
+            offset: at,
+            id,
+            len: capability_len(id, (header >> 16) as u16),
+        });
+        at = (header >> 8) as u8 & 0xfc;
+    }
+    layout.overflow = true;
+    Ok(layout)
+}
+
+/// Reads `width` (1, 2 or 4) bytes at `offset`, aligned to the width,
+/// through the data port's matching byte lanes.
+pub fn read(bdf: Bdf, offset: u8, width: u8) -> Result<u32, sel4::Error> {
+    sel4::ioport::out32(init_cap::IOPort, CONFIG_ADDRESS, address(bdf, offset))?;
+    let port = CONFIG_DATA + u16::from(offset & 3);
+    match width {
+        1 => sel4::ioport::in8(init_cap::IOPort, port).map(u32::from),
+        2 => sel4::ioport::in16(init_cap::IOPort, port).map(u32::from),
+        _ => sel4::ioport::in32(init_cap::IOPort, port),
+    }
+}
+
+/// Writes `width` bytes at `offset` through the matching byte lanes only,
+/// so no neighbouring register is rewritten (a read-modify-write of the
+/// dword would write status bits back and clear them).
+pub fn write(bdf: Bdf, offset: u8, width: u8, value: u32) -> Result<(), sel4::Error> {
+    sel4::ioport::out32(init_cap::IOPort, CONFIG_ADDRESS, address(bdf, offset))?;
+    let port = CONFIG_DATA + u16::from(offset & 3);
+    match width {
+        1 => sel4::ioport::out8(init_cap::IOPort, port, value as u8),
+        2 => sel4::ioport::out16(init_cap::IOPort, port, value as u16),
+        _ => sel4::ioport::out32(init_cap::IOPort, port, value),
+    }
 }

@@ -180,6 +180,15 @@ impl Spec<'_> {
                 CapKind::IoPortControl | CapKind::IoSpace | CapKind::Untyped => {}
                 _ => index(t, i, "object", c.object.get(), n_objects, false)?,
             }
+            if kind == CapKind::PciConfig {
+                // Only the device's own driver may hold its cap.
+                let owner = crate::pci_config::decode(c.badge.get())
+                    .and_then(|(p, _)| self.pci.get(p))
+                    .map(|r| r.owner.get());
+                if owner != Some(c.component.get()) {
+                    return Err(bad(t, i, "badge", c.badge.get()));
+                }
+            }
             if kind == CapKind::IoPort {
                 let (first, last) = (c.badge.get() >> 16, c.badge.get() & 0xFFFF);
                 if first > 0xFFFF || first > last {

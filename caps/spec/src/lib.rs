@@ -41,6 +41,7 @@
 mod check;
 mod error;
 pub mod limits;
+pub mod pci_config;
 
 pub use check::msi_block_fits;
 pub use error::DecodeError;
@@ -190,6 +191,10 @@ wire_enum!(
         IrqHandler = 4,
         /// IOPort cap minted with badge `first << 16 | last`.
         IoPort = 5,
+        /// Badged copy of the root task's endpoint (`object` = the fault
+        /// endpoint) through which the holder reads, and may write, its own
+        /// PCI function's configuration space; badge per [`pci_config`].
+        PciConfig = 6,
         // Never planned for a component; present so that a plan containing
         // them can be represented, decoded and rejected by the audit.
         Untyped = 16,
@@ -574,6 +579,7 @@ pub fn cap_kind_name(kind: u8) -> &'static str {
         Some(CapKind::NotificationSend) => "notification-send",
         Some(CapKind::IrqHandler) => "irq-handler",
         Some(CapKind::IoPort) => "io-port",
+        Some(CapKind::PciConfig) => "pci-config",
         Some(CapKind::Untyped) => "untyped",
         Some(CapKind::IrqControl) => "irq-control",
         Some(CapKind::AsidControl) => "asid-control",

@@ -11,7 +11,11 @@
 //!   endpoint (badged with the component's badge, its id + 1), slot 2 the
 //!   component's own notification (receive only); then one IRQHandler per
 //!   IRQ, one IOPort cap per range (minted, badge `first << 16 | last`), one
-//!   badged notification send cap per ring end and channel end.
+//!   badged notification send cap per ring end and channel end. A PCI
+//!   device that declares `config` access adds, after the IRQ handlers, a
+//!   copy of the fault endpoint badged for that device
+//!   ([`paddock_spec::pci_config`]): the root task serves its driver's
+//!   configuration-space requests through it.
 //! * Badge bits of a component's notification: IRQs first (declaration
 //!   order), then its rings, then its channels; bit 27 (the top bit of seL4
 //!   5.0's 28-bit badges) is the root task's.
@@ -29,6 +33,7 @@
 
 mod from_spec;
 mod paging;
+mod pci_config;
 mod planner;
 
 pub use from_spec::FromSpecError;
@@ -410,6 +415,18 @@ impl Plan {
                 cap.badge >> 16,
                 cap.badge & 0xFFFF
             ),
+            CapKind::PciConfig => match paddock_spec::pci_config::decode(cap.badge) {
+                Some((pci, write)) => format!(
+                    "configuration space of {} ({})",
+                    self.pci.get(pci).map_or("?".into(), PciPlan::label),
+                    if write {
+                        "read, policy-filtered write"
+                    } else {
+                        "read"
+                    }
+                ),
+                None => "a configuration-space cap naming no device".into(),
+            },
             _ => String::new(),
         }
     }

@@ -2,6 +2,7 @@
 //! declaration order.
 
 use super::paging::{io_page_tables, paging_structures};
+use super::pci_config::config_caps;
 use super::*;
 use crate::model::{self, Component, Model};
 use crate::symbols as sym;
@@ -66,7 +67,7 @@ impl Planner {
 
     /// Puts a cap in the next free slot of component `c`, named `name`;
     /// returns its index in the plan's caps.
-    fn cap(
+    pub(super) fn cap(
         &mut self,
         c: usize,
         kind: CapKind,
@@ -347,6 +348,7 @@ pub fn plan(m: &(impl AsRef<Model> + ?Sized)) -> Plan {
             );
             p.symbol(ci, name, SymbolKind::BadgeBit, bit.into(), 0);
         }
+        config_caps(&mut p, ci, c, pci_base[ci]);
         for r in &c.io_ports {
             let (f, l) = (u64::from(r.first), u64::from(r.last));
             p.cap(

@@ -90,7 +90,9 @@ impl Validator<'_> {
                     .help("each IRQ, ring end and channel end takes one bit of the 28-bit badge (bit 27 is the rootserver's): split the component"),
                 );
             }
-            let slots = FIXED_SLOTS + (c.irqs.len() + c.io_ports.len() + conns) as u64;
+            // One configuration-space cap per device that declares access.
+            let config = c.pci_devices.iter().filter(|d| d.config.is_some()).count();
+            let slots = FIXED_SLOTS + (c.irqs.len() + c.io_ports.len() + conns + config) as u64;
             let b = *c.cnode_size_bits.get_ref();
             if (MIN_CNODE_BITS..=MAX_CNODE_BITS).contains(&b) && slots > 1u64 << b {
                 let need = 64 - (slots - 1).leading_zeros();

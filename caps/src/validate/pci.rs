@@ -40,6 +40,7 @@ impl Validator<'_> {
                 let bars = self.bars(p);
                 let dma = self.dma(ci, p);
                 let unconfined = self.unconfined(p);
+                let config = self.config(p);
                 mine.push((|| {
                     Some(model::PciDevice {
                         name: s(&p.name).to_string(),
@@ -47,6 +48,7 @@ impl Validator<'_> {
                         bars: bars?,
                         dma: dma?,
                         unconfined_dma: unconfined?,
+                        config: config?,
                     })
                 })());
             }
@@ -284,5 +286,28 @@ impl Validator<'_> {
             return None;
         }
         Some(*flag.get_ref())
+    }
+
+    /// `config`: what the driver may do with the function's configuration
+    /// space.
+    fn config(&mut self, p: &PciDevice) -> Option<model::ConfigAccess> {
+        let Some(access) = &p.config else {
+            return Some(model::ConfigAccess::None);
+        };
+        match access.get_ref().as_str() {
+            "read" => Some(model::ConfigAccess::Read),
+            "read-write" => Some(model::ConfigAccess::ReadWrite),
+            other => {
+                self.push(
+                    Error::new(format!(
+                        "PCI device `{}`: unknown configuration-space access `{other}`",
+                        s(&p.name)
+                    ))
+                    .at(access.span(), "not an access")
+                    .help("use `config = \"read\"` or `config = \"read-write\"` (writes are filtered by the root task), or leave it out for no access"),
+                );
+                None
+            }
+        }
     }
 }

@@ -60,6 +60,10 @@ fn derive(m: &Model) -> Vec<Vec<(SymbolKind, String, Origin)>> {
             v.push((Param, key.clone(), Origin::Param(ci, k)));
         }
         for (p, dev) in c.pci.iter().enumerate() {
+            if dev.config != model::ConfigAccess::None {
+                let name = sym::pci_config(&dev.name);
+                out[ci].push((Slot, name, Origin::Device(ci, p)));
+            }
             for b in &dev.bars {
                 out[ci].push((Vaddr, sym::bar(&dev.name, b.index), Origin::Device(ci, p)));
             }

@@ -7,6 +7,8 @@
 //!   [`Component::badge_bit`] read the plan's symbols from the info page.
 //! * Events: [`Component::wait`] blocks on the component's notification and
 //!   returns the badge bits that fired; callers dispatch on them.
+//! * PCI configuration space: [`pci::PciConfig`] through the cap named
+//!   `pci.<device>`, with an identity reader and a capability-list walker.
 //! * Logging: [`log!`] prints a line tagged with the component's name
 //!   through the kernel's debug console (debug kernels only).
 //! * A panic prints its message and location, then faults on purpose, so
@@ -17,6 +19,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod log;
+pub mod pci;
 mod start;
 
 use paddock_protocol::component::{Info, InfoError, Symbol};
@@ -131,6 +134,19 @@ impl Component {
     /// The setting `name` from the description's `params`, if it has one.
     pub fn param(&self, name: &str) -> Option<u64> {
         self.lookup(SymbolKind::Param, name).ok().map(|s| s.value)
+    }
+
+    /// Access to the configuration space of PCI device `device`, when the
+    /// plan grants it (`config` in the description).
+    pub fn pci_config<'n>(&self, device: &'n str) -> Result<pci::PciConfig, Missing<'n>> {
+        self.info
+            .symbols()
+            .find(|s| s.kind == SymbolKind::Slot && s.name.strip_prefix("pci.") == Some(device))
+            .map(|s| pci::PciConfig::new(s.value))
+            .ok_or(Missing {
+                kind: SymbolKind::Slot,
+                name: device,
+            })
     }
 
     /// The notification badge bit of channel or IRQ `name`, as a mask.

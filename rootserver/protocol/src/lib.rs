@@ -8,6 +8,7 @@
 
 pub mod blob;
 pub mod component;
+pub mod pci_config;
 
 /// Printed once the system is built and every component has been started.
 /// A non-interactive run ends with exit status 0 when it sees this line.

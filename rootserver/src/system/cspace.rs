@@ -27,7 +27,8 @@ impl Builder<'_> {
             match CapKind::from_u8(cap.kind) {
                 Some(CapKind::FaultEndpoint)
                 | Some(CapKind::Notification)
-                | Some(CapKind::NotificationSend) => {
+                | Some(CapKind::NotificationSend)
+                | Some(CapKind::PciConfig) => {
                     if system
                         .objects
                         .get(cap.object.get() as usize)
