@@ -108,8 +108,9 @@ pub struct Capability {
 }
 
 /// The capability list, in list order. The device is not trusted: a
-/// pointer into the header or a list longer than 48 entries (a loop) ends
-/// the walk with [`Error::BadRequest`]-free `None`, after what was read.
+/// pointer into the header ends the walk, and so does the 48th entry (a
+/// list cannot be longer, so more is a loop); a failed read is yielded
+/// once as an error and ends it too.
 pub fn capabilities(c: &impl Config) -> Capabilities<'_, impl Config> {
     Capabilities {
         config: c,
