@@ -15,7 +15,7 @@
 //! paddock-dump: slots <component> planned=<n> unplanned=<n>@<src>
 //! paddock-dump: refused <component>
 //! paddock-dump: frames <object index> <object> pages=<n>@recorded paddr=<hex>@observed digest=<hex>@observed
-//! paddock-dump: iomap <device> <iova> <object> pages=<n>@recorded paddr=<hex>@observed digest=<hex>@observed
+//! paddock-dump: iomap <component> <device> <iova> <object> pages=<n>@recorded paddr=<hex>@observed digest=<hex>@observed
 //! paddock-dump: end caps=<n> frames=<n> mismatches=<n>
 //! ```
 //!
@@ -416,8 +416,12 @@ fn print_io_mappings(system: &System) -> u32 {
         }
         let object = m.object.get() as usize;
         let pages = m.pages.get().min(system.objects[object].count);
+        // Device names are the driver's own: two drivers may both call
+        // theirs `edu`, so the owner is part of the key.
+        let owner = spec.pci[device].owner.get() as usize;
         println!(
-            "{DUMP_PREFIX} iomap {} {:#x} {} {}",
+            "{DUMP_PREFIX} iomap {} {} {:#x} {} {}",
+            spec.components.get(owner).map_or("?", |c| spec.str(c.name)),
             spec.str(spec.pci[device].name),
             m.iova.get(),
             spec.str(spec.objects[object].name),

@@ -433,9 +433,14 @@ fn compare_frames(plan: &Plan, dump: &Dump, out: &mut Comparison, built: &dyn Fn
             continue;
         }
         let device = &plan.pci[m.pci].name;
-        expected_io.insert((device.clone(), m.iova), m);
-        let what = format!("`{device}` sees `{}` at IOVA {:#x}", m.name, m.iova);
-        let Some(mapped) = dump.iomaps.get(&(device.clone(), m.iova)) else {
+        let owner = &plan.components[plan.pci[m.pci].owner].name;
+        let key = (owner.clone(), device.clone(), m.iova);
+        let what = format!(
+            "`{owner}`'s `{device}` sees `{}` at IOVA {:#x}",
+            m.name, m.iova
+        );
+        expected_io.insert(key.clone(), m);
+        let Some(mapped) = dump.iomaps.get(&key) else {
             out.diff(format!("{what}: the dump does not show it"));
             continue;
         };
@@ -447,10 +452,10 @@ fn compare_frames(plan: &Plan, dump: &Dump, out: &mut Comparison, built: &dyn Fn
             )),
         }
     }
-    for ((device, iova), mapped) in &dump.iomaps {
-        if !expected_io.contains_key(&(device.clone(), *iova)) {
+    for (key @ (owner, device, iova), mapped) in &dump.iomaps {
+        if !expected_io.contains_key(key) {
             out.diff(format!(
-                "`{device}` (line {}): an IOSpace mapping at {iova:#x} the plan does not have",
+                "`{owner}`'s `{device}` (line {}): an IOSpace mapping at {iova:#x} the plan does not have",
                 mapped.line
             ));
         }

@@ -70,7 +70,7 @@ pub struct Dump {
     /// Object index -> its frames, from the root task's original caps.
     pub frames: BTreeMap<usize, DumpedFrames>,
     /// (device, iova) -> frames.
-    pub iomaps: BTreeMap<(String, u64), DumpedFrames>,
+    pub iomaps: BTreeMap<(String, String, u64), DumpedFrames>,
     pub slots: BTreeMap<String, DumpedSlots>,
     /// Components the root task refused to build (a device was missing).
     pub refused: Vec<String>,
@@ -100,7 +100,7 @@ fn form(tag: &str) -> Option<Form> {
         "cap" => form(3, &[], &["type", "rights", "badge"], &["write", "ports"]),
         "map" => form(3, &[], FRAMES_FACTS, &[]),
         "frames" => form(2, &[], FRAMES_FACTS, &[]),
-        "iomap" => form(3, &[], FRAMES_FACTS, &[]),
+        "iomap" => form(4, &[], FRAMES_FACTS, &[]),
         "slots" => form(1, &["planned"], &["unplanned"], &[]),
         "refused" => form(1, &[], &[], &[]),
         "end" => form(0, &["caps", "frames", "mismatches"], &[], &[]),
@@ -258,16 +258,16 @@ pub fn parse(log: &str) -> Result<Dump, String> {
                 }
             }
             "iomap" => {
-                let iova = address(p[1]).map_err(bad)?;
-                let frames = frames_of(&mut line, p[2], number);
+                let iova = address(p[2]).map_err(bad)?;
+                let frames = frames_of(&mut line, p[3], number);
                 if dump
                     .iomaps
-                    .insert((p[0].to_string(), iova), frames)
+                    .insert((p[0].to_string(), p[1].to_string(), iova), frames)
                     .is_some()
                 {
                     return Err(twice(format!(
-                        "the IOSpace mapping of `{}` at {iova:#x}",
-                        p[0]
+                        "the IOSpace mapping of `{}`'s `{}` at {iova:#x}",
+                        p[0], p[1]
                     )));
                 }
             }

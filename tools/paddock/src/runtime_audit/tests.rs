@@ -90,7 +90,8 @@ fn faithful_dump(plan: &Plan) -> String {
     }
     for m in &plan.io_mappings {
         out += &format!(
-            "{DUMP_PREFIX} iomap {} {:#x} {} {}\n",
+            "{DUMP_PREFIX} iomap {} {} {:#x} {} {}\n",
+            plan.components[plan.pci[m.pci].owner].name,
             plan.pci[m.pci].name,
             m.iova,
             plan.objects[m.object].name,
