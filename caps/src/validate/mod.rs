@@ -62,8 +62,9 @@ pub const MAX_MEMORY_MIB: u32 = 3072;
 /// endpoint and its notification.
 pub const FIXED_SLOTS: u64 = 3;
 /// Longest name of anything but a component (which the info and status
-/// pages limit further, see [`paddock_spec::limits::COMPONENT_NAME_LEN`]).
-pub const NAME_LEN: usize = 64;
+/// pages limit further, see [`paddock_spec::limits::COMPONENT_NAME_LEN`]):
+/// the system's name, which the spec decoder bounds the same way.
+pub const NAME_LEN: usize = paddock_spec::limits::SYSTEM_NAME_LEN;
 
 /// The model of `d`, or every error in it.
 pub fn validate(d: &Description) -> Result<Model, Vec<Error>> {
