@@ -433,6 +433,7 @@ fn irqs(k: &mut Checker) {
         let key = match q.source {
             IrqSource::IoApic { pin, .. } => (0, pin as usize, 0),
             IrqSource::Msi { pci, handle } => (1, pci, handle),
+            IrqSource::MsiX { pci, entry } => (2, pci, entry.into()),
         };
         if let Some(first) = pins.insert(key, i) {
             k.fail(

@@ -248,6 +248,11 @@ impl Spec<'_> {
                     return Err(bad(t, i, "pin", q.pin.get().into()));
                 }
                 IrqKind::Msi => index(t, i, "pci", q.pci.get(), n_pci, false)?,
+                // Table Size is 11 bits: at most 2048 entries.
+                IrqKind::MsiX if q.pin.get() > 2047 => {
+                    return Err(bad(t, i, "pin", q.pin.get().into()));
+                }
+                IrqKind::MsiX => index(t, i, "pci", q.pci.get(), n_pci, false)?,
                 _ => {}
             }
             index(t, i, "notification", q.notification.get(), n_objects, false)?;

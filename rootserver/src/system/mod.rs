@@ -7,6 +7,7 @@
 //! `paddock_protocol::component`.
 
 mod cspace;
+pub mod msix;
 mod objects;
 mod program;
 
@@ -337,8 +338,10 @@ impl Builder<'_> {
                 .sum(),
             "the IOSpace mappings' caps",
         )?;
+        self.msix_check(&mut system);
         self.create_iospaces(&mut system)?;
         self.create_objects(&mut system)?;
+        self.msix_program(&system)?;
         self.map_io(&mut system)?;
         self.create_status_page(&mut system)?;
         for (ci, c) in spec.components.iter().enumerate() {
