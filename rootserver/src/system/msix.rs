@@ -185,7 +185,10 @@ impl Builder<'_> {
     /// then enables MSI-X and clears the function mask. Runs after the
     /// planned objects exist, so the table frames come from the device
     /// memory after the BAR frames the plan maps.
-    pub(super) fn msix_program<'s>(&mut self, system: &System<'s>) -> Result<(), BuildError<'s>> {
+    pub(super) fn msix_program<'s>(
+        &mut self,
+        system: &mut System<'s>,
+    ) -> Result<(), BuildError<'s>> {
         let spec = system.spec;
         let mut frames = heapless::Vec::<(u64, CPtr), MAX_TABLE_PAGES>::new();
         for (i, record) in spec.pci.iter().enumerate() {
@@ -257,8 +260,50 @@ impl Builder<'_> {
             let control = pci::read(found.bdf, layout.cap + 2, 2).map_err(fail)? as u16;
             let control = (control | CONTROL_ENABLE) & !CONTROL_FUNCTION_MASK;
             pci::write(found.bdf, layout.cap + 2, 2, control.into()).map_err(fail)?;
+            // Cannot overflow: one entry per PCI record at most.
+            let _ = system.msix.push((i as u32, layout));
         }
         Ok(())
+    }
+}
+
+/// The dump's `msix` facts: for each device whose MSI-X the root task
+/// programmed, how many pages of the mappings the dump reads back
+/// (`dumped`: every device BAR, DMA, ring and shared mapping of a built
+/// component; the rest is RAM the root task allocated) the kernel says
+/// are a table or PBA page (`X86PageGetAddress` of each mapping copy; a
+/// page whose address cannot be read counts as one: the fact fails closed).
+pub fn print_facts(system: &System, prefix: &str, dumped: impl Fn(usize) -> bool) {
+    let spec = &system.spec;
+    for &(pci, layout) in system.msix.iter() {
+        let Some(record) = spec.pci.get(pci as usize) else {
+            continue;
+        };
+        let mut mapped = 0u32;
+        for (index, m) in spec.mappings.iter().enumerate() {
+            if !dumped(index) {
+                continue;
+            }
+            let first = copy_slots(system, false, index);
+            let pages = system
+                .objects
+                .get(m.object.get() as usize)
+                .map_or(0, |o| m.pages.get().min(o.count));
+            for page in 0..u64::from(pages) {
+                match sel4::vspace::page_address(first + page) {
+                    Ok(paddr) if !layout.covers(paddr, paddr + PAGE) => {}
+                    _ => mapped += 1,
+                }
+            }
+        }
+        let owner = record.owner.get() as usize;
+        println!(
+            "{prefix} msix {} {} table={:#x} pba={:#x} mapped={mapped}@observed",
+            spec.components.get(owner).map_or("?", |c| spec.str(c.name)),
+            spec.str(record.name),
+            layout.table,
+            layout.pba,
+        );
     }
 }
 
