@@ -106,22 +106,41 @@ fn badge_bit(plan: &paddock_caps::plan::Plan) -> u32 {
 /// BAR, and programs nothing.
 #[test]
 fn a_driver_that_would_map_the_table_page_is_refused() {
-    let ws = workspace();
-    let text = std::fs::read_to_string(ws.join("tests/fixtures/system/msix.toml")).unwrap();
-    let text = text.replace(
+    let log = boot_variant(
+        "msix-table-mapped",
         "[[component.pci.bar]]\nindex = 4",
         "[[component.pci.bar]]\nindex = 1\nsize = 0x1000\n\n[[component.pci.bar]]\nindex = 4",
     );
-    // Its own system name: images are built into a folder of that name.
-    let text = text.replace("name = \"msix\"", "name = \"msix-table-mapped\"");
-    assert!(text.contains("index = 1") && text.contains("msix-table-mapped"));
+    assert_refused(
+        &log,
+        "the plan maps 0x1000 bytes of BAR 1, which hold the MSI-X table or pending-bit array: map another BAR or a smaller part of it",
+    );
+}
+
+/// The same system binding an entry past the device's table (QEMU's
+/// virtio-blk has 2 entries): refused by name, nothing programmed.
+#[test]
+fn an_entry_past_the_table_is_refused() {
+    let log = boot_variant("msix-entry-past", "entry = 0", "entry = 5");
+    assert_refused(&log, "the plan binds entry 5, the table has 2 entries");
+}
+
+/// Boots the fixture with `from` replaced by `to`, as system `name` (its
+/// own image folder), with the device and a drive; returns the log.
+fn boot_variant(name: &str, from: &str, to: &str) -> String {
+    let ws = workspace();
+    let text = std::fs::read_to_string(ws.join("tests/fixtures/system/msix.toml")).unwrap();
+    assert!(text.contains(from));
+    let text = text
+        .replace(from, to)
+        .replace("name = \"msix\"", &format!("name = \"{name}\""));
     let dir = ws.join("target/msix-test");
     std::fs::create_dir_all(&dir).unwrap();
-    let description = dir.join("msix-table-mapped.toml");
+    let description = dir.join(format!("{name}.toml"));
     std::fs::write(&description, text).unwrap();
     let image = paddock_tests::build_description(&description, Default::default())
         .unwrap_or_else(|e| panic!("{e:#}"));
-    let drive = dir.join("refused.raw");
+    let drive = dir.join(format!("{name}.raw"));
     std::fs::write(&drive, vec![0u8; SIZE as usize]).unwrap();
     let outcome = qemu::run_batch(
         &image,
@@ -132,12 +151,22 @@ fn a_driver_that_would_map_the_table_page_is_refused() {
         },
     )
     .unwrap_or_else(|e| panic!("{e:#}"));
-    let log = outcome.log;
-    assert!(matches!(outcome.verdict, Verdict::Success(_)), "{log}");
     assert!(
-        log.lines().any(|l| l.starts_with("paddock: MSI-X: `blk` on `blk` at ")
-            && l.ends_with("refusing to start its driver: the plan maps 0x1000 bytes of BAR 1, which hold the MSI-X table or pending-bit array: map another BAR or a smaller part of it")),
-        "{log}"
+        matches!(outcome.verdict, Verdict::Success(_)),
+        "{}",
+        outcome.log
+    );
+    outcome.log
+}
+
+/// The root task's refusal line with `reason`, the dump's `refused`, and
+/// neither an MSI-X programming line nor a driver line.
+fn assert_refused(log: &str, reason: &str) {
+    let refused = format!("refusing to start its driver: {reason}");
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("paddock: MSI-X: `blk` on `blk` at ") && l.ends_with(&refused)),
+        "no `{refused}` in:\n{log}"
     );
     assert!(log.contains("paddock-dump: refused blk"), "{log}");
     assert!(!log.contains("paddock: MSI-X `blk` at"), "{log}");

@@ -56,7 +56,7 @@ impl fmt::Display for MsixRefusal {
             MsixRefusal::NoBar(bar) => {
                 write!(
                     f,
-                    "its MSI-X structures are in BAR {bar}, which decodes no memory"
+                    "its MSI-X capability places a structure in BAR {bar}, outside the memory it decodes"
                 )
             }
             MsixRefusal::EntryBeyond { entry, entries } => write!(
@@ -89,7 +89,11 @@ impl MsixLayout {
         let at = |dword: u32| {
             let bir = (dword & 7) as u8;
             match bars.get(usize::from(bir)) {
-                Some(&(base, size)) if base != 0 && size != 0 => Ok(base + u64::from(dword & !7)),
+                // The offset must lie inside the BAR: the device is not
+                // trusted to say so.
+                Some(&(base, size)) if base != 0 && u64::from(dword & !7) < size => base
+                    .checked_add(u64::from(dword & !7))
+                    .ok_or(MsixRefusal::NoBar(bir)),
                 _ => Err(MsixRefusal::NoBar(bir)),
             }
         };
@@ -104,11 +108,12 @@ impl MsixLayout {
     /// The pages [first, end) of the table and of the PBA.
     pub fn pages(&self) -> [(u64, u64); 2] {
         let n = u64::from(self.entries);
-        let table_end = self.table + n * ENTRY_BYTES;
-        let pba_end = self.pba + n.div_ceil(64) * 8;
+        // Saturating: a structure at the top of the address space covers
+        // up to its end.
+        let end = |start: u64, bytes: u64| page_down(start.saturating_add(bytes + PAGE - 1));
         [
-            (page_down(self.table), page_down(table_end + PAGE - 1)),
-            (page_down(self.pba), page_down(pba_end + PAGE - 1)),
+            (page_down(self.table), end(self.table, n * ENTRY_BYTES)),
+            (page_down(self.pba), end(self.pba, n.div_ceil(64) * 8)),
         ]
     }
 
@@ -209,7 +214,7 @@ impl Builder<'_> {
             })?;
             for q in entries_of(&spec, i) {
                 let entry = q.pin.get();
-                let at = layout.table + u64::from(entry) * ENTRY_BYTES;
+                let at = layout.table.saturating_add(u64::from(entry) * ENTRY_BYTES);
                 let page = page_down(at);
                 let frame = match frames.iter().find(|(p, _)| *p == page) {
                     Some(&(_, frame)) => frame,
@@ -291,7 +296,7 @@ pub fn print_facts(system: &System, prefix: &str, dumped: impl Fn(usize) -> bool
                 .map_or(0, |o| m.pages.get().min(o.count));
             for page in 0..u64::from(pages) {
                 match sel4::vspace::page_address(first + page) {
-                    Ok(paddr) if !layout.covers(paddr, paddr + PAGE) => {}
+                    Ok(paddr) if !layout.covers(paddr, paddr.saturating_add(PAGE)) => {}
                     _ => mapped += 1,
                 }
             }
@@ -323,7 +328,7 @@ fn covering_frames(
             let base = found.bars.get(bar as usize)?.0;
             let bytes = u64::from(o.count.get()) * PAGE;
             layout
-                .covers(base, base + bytes)
+                .covers(base, base.saturating_add(bytes))
                 .then_some(MsixRefusal::CoversTable { bar, bytes })
         })
 }
@@ -354,6 +359,11 @@ mod tests {
         assert!(matches!(
             MsixLayout::decode(0x98, 3, 2, 0x801, &BARS),
             Err(MsixRefusal::NoBar(2))
+        ));
+        // An offset past the BAR's end is not believed.
+        assert!(matches!(
+            MsixLayout::decode(0x98, 3, 1, 0x1001, &BARS),
+            Err(MsixRefusal::NoBar(1))
         ));
     }
 
