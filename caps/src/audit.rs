@@ -53,7 +53,7 @@ pub const RULES: [(&str, &str); 9] = [
     ("declared-sharing", "each ring, shared-region and DMA frame is mapped only by its declared parties with the declared rights, and each signal cap follows a declared ring or channel"),
     ("dma-confined", "DMA windows appear only in their own device's IOSpace, at their declared IOVA"),
     ("w-xor-x", "no mapping is both writable and executable"),
-    ("exclusive-irqs", "each IOAPIC pin, MSI and vector is bound once"),
+    ("exclusive-irqs", "each IOAPIC pin, MSI, MSI-X entry and vector is bound once"),
     ("confined-bus-masters", "a PCI device masters the bus only to do declared DMA: confined to IOSpace windows, or unconfined where [system] accepts it"),
     ("own-config-space", "a configuration-space cap reaches the root task's endpoint for a device its holder drives, with the access (read, or read and filtered write) declared for it"),
 ];
@@ -433,6 +433,7 @@ fn irqs(k: &mut Checker) {
         let key = match q.source {
             IrqSource::IoApic { pin, .. } => (0, pin as usize, 0),
             IrqSource::Msi { pci, handle } => (1, pci, handle),
+            IrqSource::MsiX { pci, entry } => (2, pci, entry.into()),
         };
         if let Some(first) = pins.insert(key, i) {
             k.fail(

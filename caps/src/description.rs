@@ -341,6 +341,14 @@ pub struct Irq {
     /// The name of a `[[component.pci]]` of the same component.
     #[serde(default)]
     pub msi: Option<Spanned<String>>,
+    /// The name of a `[[component.pci]]` whose MSI-X table has an entry
+    /// for this IRQ (docs/platform.md, "MSI-X").
+    #[serde(default)]
+    pub msix: Option<Spanned<String>>,
+    /// The MSI-X table entry; declaration order among the device's MSI-X
+    /// IRQs when absent.
+    #[serde(default)]
+    pub entry: Option<Spanned<i64>>,
     /// The kernel's IRQ vector (0..=107); chosen by the planner when absent.
     #[serde(default)]
     pub vector: Option<Spanned<i64>>,

@@ -172,6 +172,9 @@ pub fn encode(plan: &Plan) -> Vec<u8> {
                     active_low,
                 } => (IrqKind::IoApic, level, active_low, pin.into(), None),
                 IrqSource::Msi { pci, handle } => (IrqKind::Msi, false, false, handle, Some(pci)),
+                IrqSource::MsiX { pci, entry } => {
+                    (IrqKind::MsiX, false, false, entry.into(), Some(pci))
+                }
             };
             IrqRecord {
                 component: u32_of(q.component),

@@ -3,7 +3,7 @@
 //! not fail the audit); it names what the isolation rules cannot confine
 //! and where it was measured.
 
-use crate::plan::Plan;
+use crate::plan::{IrqSource, Plan};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -21,10 +21,49 @@ pub const DMA_MSI_WINDOW: &str = "dma-msi-window";
 
 const DMA_MSI_WINDOW_MESSAGE: &str = "DMA to the MSI address window 0xFEE00000-0xFEEFFFFF is not confined: seL4 5.0's VT-d code sets no interrupt remapping table, so VT-d passes such writes on as interrupts; measured in tests/msi_window.rs: a 4-byte DMA write of 0x30+V to 0xFEE00000 is delivered on kernel vector V to the component bound to it, with no VT-d fault";
 
+/// Where an MSI-X table lives is the device's to say.
+pub const MSIX_TABLE_AT_BOOT: &str = "msix-table-at-boot";
+
+const MSIX_TABLE_AT_BOOT_MESSAGE: &str = "no rule over the plan can check that the MSI-X table and pending-bit array stay out of the driver: their BAR and offset are the device's to say; the root task refuses the driver at boot if a BAR it maps covers a table or PBA page, and the runtime dump's observed `msix` fact shows that no mapping holds one (docs/platform.md, MSI-X)";
+
 /// Every finding of the plan: one per bus-mastering PCI device of a system
 /// whose DMA VT-d confines (without an IOMMU, the `confined-bus-masters`
-/// rule already judges a bus master).
+/// rule already judges a bus master), and one per device with MSI-X IRQs.
 pub fn findings(p: &Plan) -> Vec<Finding> {
+    let mut out = msi_window(p);
+    out.extend(msix_tables(p));
+    out
+}
+
+fn device_item(p: &Plan, d: &crate::plan::PciPlan) -> String {
+    format!(
+        "PCI device {} `{}` of {}",
+        d.label(),
+        d.name,
+        p.components[d.owner].name
+    )
+}
+
+/// One per device with MSI-X IRQs: the rule the boot check and the runtime
+/// dump carry.
+fn msix_tables(p: &Plan) -> Vec<Finding> {
+    p.pci
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| {
+            p.irqs
+                .iter()
+                .any(|q| matches!(q.source, IrqSource::MsiX { pci, .. } if pci == i))
+        })
+        .map(|(_, d)| Finding {
+            id: MSIX_TABLE_AT_BOOT,
+            item: device_item(p, d),
+            message: MSIX_TABLE_AT_BOOT_MESSAGE.to_string(),
+        })
+        .collect()
+}
+
+fn msi_window(p: &Plan) -> Vec<Finding> {
     if !p.kernel.iommu {
         return vec![];
     }
@@ -33,12 +72,7 @@ pub fn findings(p: &Plan) -> Vec<Finding> {
         .filter(|d| d.bus_master)
         .map(|d| Finding {
             id: DMA_MSI_WINDOW,
-            item: format!(
-                "PCI device {} `{}` of {}",
-                d.label(),
-                d.name,
-                p.components[d.owner].name
-            ),
+            item: device_item(p, d),
             message: DMA_MSI_WINDOW_MESSAGE.to_string(),
         })
         .collect()
@@ -94,6 +128,18 @@ mod tests {
         assert!(!text.contains("findings"), "{text}");
         assert!(!text.contains(DMA_MSI_WINDOW), "{text}");
         assert_eq!(json["findings"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn a_device_with_msix_irqs_gets_the_boot_check_finding() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/system/msix.toml");
+        let (d, p) = load_planned(&path).unwrap_or_else(|e| panic!("{e}"));
+        let text = report::text(&d, &p, &audit::audit(&d, &p));
+        let line = "  note msix-table-at-boot     PCI device 1af4:1042 `blk` of blk: no rule over the plan can check";
+        assert!(text.contains(line), "{text}");
+        assert!(text.ends_with("\naudit passed\n"), "{text}");
+        let (text, _) = reports("dma.toml");
+        assert!(!text.contains(MSIX_TABLE_AT_BOOT), "{text}");
     }
 
     #[test]

@@ -99,6 +99,9 @@ pub enum IrqSource {
     /// index into [`Component::pci`]). A device's messages are numbered in
     /// declaration order from 0, and their vectors form one block.
     Msi { pci: usize, message: u8 },
+    /// Entry `entry` of the MSI-X table of the component's PCI device
+    /// number `pci`: a vector of its own, programmed by the root task.
+    MsiX { pci: usize, entry: u16 },
 }
 
 /// How a PCI function is found on the bus.

@@ -61,6 +61,9 @@ fn device_holders(p: &Plan) -> Vec<Holder> {
                         IrqSource::Msi { pci, handle } => {
                             format!("MSI {handle} of PCI {}", p.pci[pci].label())
                         }
+                        IrqSource::MsiX { pci, entry } => {
+                            format!("MSI-X entry {entry} of PCI {}", p.pci[pci].label())
+                        }
                     };
                     out.push(Holder {
                         what: format!("{src}, vector {} `{}`", q.vector, q.name),
@@ -429,6 +432,9 @@ pub fn dot(d: &Description, p: &Plan) -> String {
                     let label = match qb.source {
                         IrqSource::IoApic { pin, .. } => format!("IOAPIC pin {pin}"),
                         IrqSource::Msi { pci, .. } => format!("MSI {}", p.pci[pci].label()),
+                        IrqSource::MsiX { pci, entry } => {
+                            format!("MSI-X {} entry {entry}", p.pci[pci].label())
+                        }
                     };
                     let id = q(&format!("irq:{}", qb.vector));
                     let _ = writeln!(

@@ -16,6 +16,7 @@
 //! paddock-dump: refused <component>
 //! paddock-dump: frames <object index> <object> pages=<n>@recorded paddr=<hex>@observed digest=<hex>@observed
 //! paddock-dump: iomap <component> <device> <iova> <object> pages=<n>@recorded paddr=<hex>@observed digest=<hex>@observed
+//! paddock-dump: msix <component> <device> table=<hex> pba=<hex> mapped=<n>@observed
 //! paddock-dump: end caps=<n> frames=<n> mismatches=<n>
 //! ```
 //!
@@ -43,6 +44,10 @@
 //!   address (8 bytes little-endian each), from `X86PageGetAddress` on the
 //!   cap each page was mapped through. Every party of a shared object must
 //!   show the object's frames.
+//! * `msix` (one per device whose MSI-X table the root task programmed):
+//!   where its table and pending-bit array are (from its capability), and
+//!   how many pages of the `map` mappings `X86PageGetAddress` puts on a
+//!   table or PBA page (unreadable ones count): the rule is 0.
 //! * `slots`: on debug kernels, every slot the plan leaves empty is
 //!   checked to be empty (`unplanned=<n>@observed`); release kernels
 //!   cannot look (`unplanned=0@recorded`).
@@ -262,6 +267,7 @@ pub fn print(
     }
     print_frames(system);
     mapped += print_io_mappings(system);
+    crate::system::msix::print_facts(system, DUMP_PREFIX, |i| dumped_mapping(system, i));
     println!("{DUMP_PREFIX} end caps={total} frames={mapped} mismatches={mismatches}");
     Ok(mismatches)
 }

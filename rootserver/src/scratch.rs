@@ -46,4 +46,44 @@ impl Scratch {
         sel4::vspace::unmap_page(frame)?;
         Ok(result)
     }
+
+    /// Maps a device `frame` uncached at the window, runs `f` with
+    /// volatile access to it, and unmaps it: device registers must see
+    /// each access, in order.
+    pub fn with_device_frame<R>(
+        &mut self,
+        frame: CPtr,
+        f: impl FnOnce(&mut DeviceWindow) -> R,
+    ) -> Result<R, sel4::Error> {
+        sel4::vspace::map_page(
+            frame,
+            init_cap::InitThreadVSpace,
+            WINDOW,
+            CapRights::READ_WRITE,
+            Cacheability::CacheDisabled,
+        )?;
+        let result = f(&mut DeviceWindow { _mapped: () });
+        sel4::vspace::unmap_page(frame)?;
+        Ok(result)
+    }
+}
+
+/// A device page mapped at the window (only made by
+/// [`Scratch::with_device_frame`], for the duration of its closure).
+pub struct DeviceWindow {
+    _mapped: (),
+}
+
+impl DeviceWindow {
+    /// Writes a dword at `offset`; an offset past the page or unaligned
+    /// is dropped (callers compute offsets inside the page).
+    pub fn write32(&mut self, offset: usize, value: u32) {
+        if offset + 4 > PAGE || !offset.is_multiple_of(4) {
+            return;
+        }
+        // SAFETY: a DeviceWindow exists only while a frame is mapped
+        // read-write at WINDOW; the offset was checked to be an aligned
+        // dword inside that page.
+        unsafe { core::ptr::write_volatile((WINDOW as usize + offset) as *mut u32, value) }
+    }
 }

@@ -248,11 +248,17 @@ impl Spec<'_> {
                     return Err(bad(t, i, "pin", q.pin.get().into()));
                 }
                 IrqKind::Msi => index(t, i, "pci", q.pci.get(), n_pci, false)?,
+                // Table Size is 11 bits: at most 2048 entries.
+                IrqKind::MsiX if q.pin.get() > 2047 => {
+                    return Err(bad(t, i, "pin", q.pin.get().into()));
+                }
+                IrqKind::MsiX => index(t, i, "pci", q.pci.get(), n_pci, false)?,
                 _ => {}
             }
             index(t, i, "notification", q.notification.get(), n_objects, false)?;
         }
         self.msis()?;
+        self.msix_entries()?;
         let t = Table::Pci;
         for (i, p) in self.pci.iter().enumerate() {
             index(t, i, "owner", p.owner.get(), n_components, false)?;
@@ -315,6 +321,22 @@ impl Spec<'_> {
         } else {
             Err(bad(t, i, "owner_index", index.into()))
         }
+    }
+
+    /// Each MSI-X entry of a device is bound once: the root task programs
+    /// an entry with one vector, so a second binding would never fire.
+    fn msix_entries(&self) -> Result<(), DecodeError> {
+        let is_msix = |q: &&IrqRecord| q.kind == IrqKind::MsiX as u8;
+        for (i, q) in self.irqs.iter().enumerate().filter(|(_, q)| is_msix(q)) {
+            let twice = self.irqs[..i]
+                .iter()
+                .filter(is_msix)
+                .any(|p| p.pci.get() == q.pci.get() && p.pin.get() == q.pin.get());
+            if twice {
+                return Err(bad(Table::Irqs, i, "pin", q.pin.get().into()));
+            }
+        }
+        Ok(())
     }
 
     /// Every MSI is a message of its device's block, at the block's vector

@@ -256,6 +256,9 @@ wire_enum!(
     IrqKind {
         IoApic = 1,
         Msi = 2,
+        /// An MSI-X table entry: `pin` is the entry number, `pci` the
+        /// device; the root task programs the entry with the vector.
+        MsiX = 3,
     }
 );
 
@@ -373,9 +376,9 @@ pub struct IrqRecord {
     /// IOAPIC: 0 active high, 1 active low.
     pub polarity: u8,
     pub _pad: u8,
-    /// IOAPIC pin, or the MSI handle.
+    /// IOAPIC pin, the MSI handle, or the MSI-X table entry.
     pub pin: U32,
-    /// PCI device of an MSI, [`NONE`] for IOAPIC.
+    /// PCI device of an MSI or MSI-X entry, [`NONE`] for IOAPIC.
     pub pci: U32,
     /// Kernel vector 0..=107 (CPU vector 0x30 + this).
     pub vector: U32,

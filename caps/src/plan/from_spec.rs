@@ -223,6 +223,11 @@ fn irqs(spec: &Spec, caps: &[Cap]) -> Result<Vec<IrqBinding>, FromSpecError> {
                     pci: q.pci.get() as usize,
                     handle: q.pin.get(),
                 },
+                Some(IrqKind::MsiX) => IrqSource::MsiX {
+                    pci: q.pci.get() as usize,
+                    entry: u16::try_from(q.pin.get())
+                        .map_err(|_| FromSpecError(format!("IRQ {i}: MSI-X entry out of range")))?,
+                },
                 None => return Err(unknown("IRQ kind", q.kind)),
             };
             let name = handler_names.get(&i).copied().unwrap_or("");

@@ -269,6 +269,8 @@ pub enum IrqSource {
     },
     /// Message `handle` of PCI device `pci` (an index into [`Plan::pci`]).
     Msi { pci: usize, handle: u32 },
+    /// Entry `entry` of PCI device `pci`'s MSI-X table.
+    MsiX { pci: usize, entry: u16 },
 }
 
 /// An IRQ handler, the notification it signals and the bit it sets.
@@ -404,6 +406,11 @@ impl Plan {
                     }
                     IrqSource::Msi { pci, .. } => format!(
                         "MSI of {}, vector {}",
+                        self.pci.get(pci).map_or("?".into(), PciPlan::label),
+                        q.vector
+                    ),
+                    IrqSource::MsiX { pci, entry } => format!(
+                        "MSI-X entry {entry} of {}, vector {}",
                         self.pci.get(pci).map_or("?".into(), PciPlan::label),
                         q.vector
                     ),

@@ -326,6 +326,10 @@ pub fn plan(m: &(impl AsRef<Model> + ?Sized)) -> Plan {
                     pci: pci_base[ci] + pci,
                     handle: message.into(),
                 },
+                model::IrqSource::MsiX { pci, entry } => IrqSource::MsiX {
+                    pci: pci_base[ci] + pci,
+                    entry,
+                },
             };
             let irq_index = p.plan.irqs.len();
             p.plan.irqs.push(IrqBinding {

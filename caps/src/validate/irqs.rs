@@ -23,10 +23,14 @@ impl Validator<'_> {
                 }
             }
             let mut numbered = vec![0usize; c.pci_devices.len()];
+            let mut entries = super::msix::Entries::new(c);
             let mut mine = vec![];
             for irq in &c.irqs {
                 let at = irq.name.span();
                 let source = match (&irq.ioapic_pin, &irq.msi) {
+                    _ if irq.msix.is_some() || irq.entry.is_some() => {
+                        self.msix(c, irq, &msis, &mut entries)
+                    }
                     (None, None) => {
                         self.push(
                             Error::new(format!(
@@ -34,7 +38,7 @@ impl Validator<'_> {
                                 s(&irq.name)
                             ))
                             .at(at.clone(), "this IRQ")
-                            .help("give `ioapic_pin = <0..=23>` or `msi = \"<pci device name>\"`"),
+                            .help("give `ioapic_pin = <0..=23>`, `msi = \"<pci device name>\"` or `msix = \"<pci device name>\"`"),
                         );
                         None
                     }

@@ -16,6 +16,7 @@
 mod components;
 mod connections;
 mod irqs;
+mod msix;
 mod names;
 mod pci;
 mod ports;

@@ -112,6 +112,22 @@ impl Validator<'_> {
                 out[ci][k] = u8::try_from(first + usize::from(message)).ok();
             }
         }
+        // MSI-X entries last: each takes any free vector, alone.
+        for (ci, c) in irqs.iter().enumerate() {
+            for (k, q) in c.iter().enumerate() {
+                if let Some(IrqDecl {
+                    source: model::IrqSource::MsiX { .. },
+                    vector: None,
+                }) = q
+                {
+                    let v = (0..VECTORS).find(|&v| !used[v]);
+                    if let Some(v) = v {
+                        used[v] = true;
+                    }
+                    out[ci][k] = v.and_then(|v| u8::try_from(v).ok());
+                }
+            }
+        }
         out.into_iter()
             .map(|c| c.into_iter().collect::<Option<Vec<u8>>>())
             .collect()

@@ -141,6 +141,19 @@ impl Builder<'_> {
                 }
                 issued
             }
+            // The table entry is the root task's to program (system/msix.rs).
+            Some(IrqKind::MsiX) => {
+                let bdf = self.found(irq.pci.get(), component)?.bdf;
+                sel4::irq::get_msi(
+                    init_cap::IRQControl,
+                    Slots::slot(handler),
+                    bdf.bus.into(),
+                    bdf.dev.into(),
+                    bdf.func.into(),
+                    u64::from(irq.pin.get()),
+                    vector,
+                )
+            }
             None => {
                 return Err(BuildError::Unsupported {
                     component,

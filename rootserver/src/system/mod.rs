@@ -7,6 +7,7 @@
 //! `paddock_protocol::component`.
 
 mod cspace;
+pub mod msix;
 mod objects;
 mod program;
 
@@ -183,6 +184,9 @@ pub struct Tables {
     pub irq_handlers: heapless::Vec<CPtr, MAX_IRQS>,
     /// Each PCI record's IOSpace cap (IOMMU systems).
     pub iospaces: heapless::Vec<CPtr, { pci::MAX_DEVICES }>,
+    /// Where the MSI-X table and PBA of each programmed device are, by
+    /// PCI record (for the dump's `msix` facts).
+    pub msix: heapless::Vec<(u32, msix::MsixLayout), { pci::MAX_DEVICES }>,
 }
 
 pub static TABLES: BootCell<Tables> = BootCell::new(Tables {
@@ -190,6 +194,7 @@ pub static TABLES: BootCell<Tables> = BootCell::new(Tables {
     running: heapless::Vec::new(),
     irq_handlers: heapless::Vec::new(),
     iospaces: heapless::Vec::new(),
+    msix: heapless::Vec::new(),
 });
 
 /// The built system.
@@ -337,8 +342,10 @@ impl Builder<'_> {
                 .sum(),
             "the IOSpace mappings' caps",
         )?;
+        self.msix_check(&mut system);
         self.create_iospaces(&mut system)?;
         self.create_objects(&mut system)?;
+        self.msix_program(&mut system)?;
         self.map_io(&mut system)?;
         self.create_status_page(&mut system)?;
         for (ci, c) in spec.components.iter().enumerate() {

@@ -38,7 +38,7 @@ impl Comparison {
         self.recorded.values().sum()
     }
 
-    fn tally(&mut self, what: &'static str, source: Source) {
+    pub(super) fn tally(&mut self, what: &'static str, source: Source) {
         let counts = match source {
             Source::Observed => &mut self.observed,
             Source::Recorded => &mut self.recorded,
@@ -46,7 +46,7 @@ impl Comparison {
         *counts.entry(what).or_default() += 1;
     }
 
-    fn diff(&mut self, text: String) {
+    pub(super) fn diff(&mut self, text: String) {
         self.differences.push(text);
     }
 }
@@ -114,6 +114,7 @@ pub fn compare(plan: &Plan, dump: &Dump) -> Comparison {
     compare_caps(plan, dump, &mut out, &built);
     compare_slots(plan, dump, &mut out, &built);
     compare_frames(plan, dump, &mut out, &built);
+    super::msix::compare_msix(plan, dump, &mut out, &built);
     if let Some(end) = dump.end {
         if end.caps != dump.caps.len() {
             out.diff(format!(

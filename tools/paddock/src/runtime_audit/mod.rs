@@ -14,6 +14,7 @@
 //! minted).
 
 mod compare;
+mod msix;
 mod parse;
 #[cfg(test)]
 mod tests;

@@ -56,6 +56,16 @@ pub struct End {
     pub mismatches: usize,
 }
 
+/// One `msix` line: where a device's MSI-X table and PBA are, and how many
+/// pages of the dumped mappings the kernel says are one of theirs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DumpedMsix {
+    pub table: u64,
+    pub pba: u64,
+    pub mapped: Fact,
+    pub line: usize,
+}
+
 /// The parsed dump.
 #[derive(Debug, Default)]
 pub struct Dump {
@@ -72,6 +82,8 @@ pub struct Dump {
     /// (device, iova) -> frames.
     pub iomaps: BTreeMap<(String, String, u64), DumpedFrames>,
     pub slots: BTreeMap<String, DumpedSlots>,
+    /// (component, device) -> where its MSI-X structures are.
+    pub msix: BTreeMap<(String, String), DumpedMsix>,
     /// Components the root task refused to build (a device was missing).
     pub refused: Vec<String>,
     pub end: Option<End>,
@@ -103,6 +115,7 @@ fn form(tag: &str) -> Option<Form> {
         "iomap" => form(4, &[], FRAMES_FACTS, &[]),
         "slots" => form(1, &["planned"], &["unplanned"], &[]),
         "refused" => form(1, &[], &[], &[]),
+        "msix" => form(2, &["table", "pba"], &["mapped"], &[]),
         "end" => form(0, &["caps", "frames", "mismatches"], &[], &[]),
         _ => return None,
     })
@@ -281,6 +294,18 @@ pub fn parse(log: &str) -> Result<Dump, String> {
                 }
             }
             "refused" => dump.refused.push(p[0].to_string()),
+            "msix" => {
+                let msix = DumpedMsix {
+                    table: address(line.plain["table"]).map_err(bad)?,
+                    pba: address(line.plain["pba"]).map_err(bad)?,
+                    mapped: line.facts.remove("mapped").expect("required"),
+                    line: number,
+                };
+                let key = (p[0].to_string(), p[1].to_string());
+                if dump.msix.insert(key, msix).is_some() {
+                    return Err(twice(format!("the MSI-X of `{}`'s `{}`", p[0], p[1])));
+                }
+            }
             "end" => {
                 dump.end = Some(End {
                     caps: number_field(line.plain["caps"]).map_err(bad)?,

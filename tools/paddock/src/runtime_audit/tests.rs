@@ -293,3 +293,29 @@ fn malformed_dumps_are_errors_naming_the_line() {
     let short = format!("{DUMP_PREFIX} begin hello 2 spec=abc\n");
     assert!(parse(&short).unwrap_err().contains("not a SHA-256"));
 }
+
+#[test]
+fn a_mapped_msix_table_page_or_a_missing_msix_fact_is_a_difference() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/system/msix.toml");
+    let plan = paddock_caps::load_planned(&path).unwrap().1;
+    let good = faithful_dump(&plan);
+    let end = format!("{DUMP_PREFIX} end");
+    let with = |fact: &str| {
+        good.replace(
+            &end,
+            &format!("{DUMP_PREFIX} msix blk blk table=0xfebd1000 pba=0xfebd1800 {fact}\n{end}"),
+        )
+    };
+    let clean = compare(&plan, &parse(&with("mapped=0@observed")).unwrap());
+    assert!(clean.matches(), "{:#?}", clean.differences);
+    assert_eq!(clean.observed["msix-table-unmapped"], 1);
+    assert_named(
+        &differences(&plan, &with("mapped=1@observed")),
+        "1 mapped pages are `blk`'s `blk` MSI-X table (0xfebd1000) or PBA (0xfebd1800) pages",
+    );
+    assert_named(
+        &differences(&plan, &with("mapped=0@recorded")),
+        "MSI-X table",
+    );
+    assert_named(&differences(&plan, &good), "says nothing of its table");
+}
