@@ -338,6 +338,10 @@ pub struct Irq {
     pub trigger: Option<Spanned<Trigger>>,
     #[serde(default)]
     pub polarity: Option<Spanned<Polarity>>,
+    /// `shared = true`: this driver agrees to share its IOAPIC pin with
+    /// other drivers that say the same.
+    #[serde(default)]
+    pub shared: Option<Spanned<bool>>,
     /// The name of a `[[component.pci]]` of the same component.
     #[serde(default)]
     pub msi: Option<Spanned<String>>,
