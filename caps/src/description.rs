@@ -388,6 +388,10 @@ pub struct PciDevice {
     /// policy in docs/platform.md). Absent: no access.
     #[serde(default)]
     pub config: Option<Spanned<String>>,
+    /// Set by [`crate::intx`] on the devices of a component whose IOAPIC
+    /// line it moved to a holder: the device may signal through INTx.
+    #[serde(skip)]
+    pub intx: bool,
 }
 
 /// `[[component.pci.bar]]`: a memory BAR mapped uncached into the driver.

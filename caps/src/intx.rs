@@ -99,6 +99,9 @@ pub fn hold_shared_lines(d: &mut Description) {
             params,
         };
         for &(ci, qi) in &claims {
+            for dev in &mut d.components[ci].pci_devices {
+                dev.intx = true;
+            }
             let sharer = &d.components[ci];
             d.channels.push(Channel {
                 name: spanned(channel(sharer.name(), sharer.irqs[qi].name.get_ref())),
