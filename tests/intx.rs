@@ -124,6 +124,12 @@ fn two_devices_on_one_line_each_driver_receives_every_interrupt_of_its_device() 
         log.contains("[intx-20] holds IOAPIC pin 20 for 2 sharers"),
         "{log}"
     );
+    // The root task read each device's interrupt pin: the line q35's
+    // default routing gives it is the pin both drivers declared.
+    for at in ["00:04.0", "00:08.0"] {
+        let line = format!("paddock: PCI `edu` at {at}: INTx pin INTA, which q35's default routing takes to IOAPIC pin 20");
+        assert!(log.contains(&line), "missing `{line}`:\n{log}");
+    }
     for driver in ["first", "second"] {
         let (own, _, _) = report(&log, driver, 16);
         assert_eq!(own, 16, "{driver} missed interrupts of its device:\n{log}");
