@@ -21,8 +21,10 @@ use paddock_runtime::{entry, log, Component, SymbolKind, NOTIFICATION};
 
 entry!(main);
 
-/// Sharers one holder serves; more are refused at start.
-const MAX_SHARERS: usize = 8;
+/// Sharers one holder serves: one channel bit each, and a notification
+/// badge has 27 bits (one is the line's), so validation's badge-room check
+/// never gives a holder more than this.
+const MAX_SHARERS: usize = 32;
 const CHANNEL_PREFIX: &str = "channel.";
 
 /// One sharer: its channel's name, the cap that signals it, and the bit
@@ -52,7 +54,8 @@ fn main(c: Component) -> ! {
             continue;
         }
         if n == MAX_SHARERS {
-            panic!("more than {MAX_SHARERS} sharers on IOAPIC pin {pin}");
+            log!("more than {MAX_SHARERS} channels: the rest are not served");
+            break;
         }
         let signal = c.slot(s.name).unwrap_or_else(|e| panic!("{e}"));
         let bit = c.badge_bit(s.name).unwrap_or_else(|e| panic!("{e}"));
