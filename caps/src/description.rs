@@ -338,6 +338,10 @@ pub struct Irq {
     pub trigger: Option<Spanned<Trigger>>,
     #[serde(default)]
     pub polarity: Option<Spanned<Polarity>>,
+    /// `shared = true`: this driver agrees to share its IOAPIC pin with
+    /// other drivers that say the same.
+    #[serde(default)]
+    pub shared: Option<Spanned<bool>>,
     /// The name of a `[[component.pci]]` of the same component.
     #[serde(default)]
     pub msi: Option<Spanned<String>>,
@@ -392,6 +396,10 @@ pub struct PciDevice {
     /// policy in docs/platform.md). Absent: no access.
     #[serde(default)]
     pub config: Option<Spanned<String>>,
+    /// Set by [`crate::intx`] on the devices of a component whose IOAPIC
+    /// line it moved to a holder: the device may signal through INTx.
+    #[serde(skip)]
+    pub intx: bool,
 }
 
 /// `[[component.pci.bar]]`: a memory BAR mapped uncached into the driver.

@@ -203,7 +203,9 @@ pub fn encode(plan: &Plan) -> Vec<u8> {
             let (msi_vector, msi_count) = p.msi.map_or((0, 0), |m| (m.first_vector, m.messages));
             PciRecord {
                 owner: u32_of(p.owner),
-                flags: flags | if p.bus_master { PCI_BUS_MASTER } else { 0 },
+                flags: flags
+                    | if p.bus_master { PCI_BUS_MASTER } else { 0 }
+                    | if p.intx { PCI_INTX } else { 0 },
                 bus,
                 dev,
                 func,

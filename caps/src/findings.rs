@@ -3,7 +3,7 @@
 //! not fail the audit); it names what the isolation rules cannot confine
 //! and where it was measured.
 
-use crate::plan::{IrqSource, Plan};
+use crate::plan::{CapKind, IrqSource, Plan, SymbolKind};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -28,11 +28,13 @@ const MSIX_TABLE_AT_BOOT_MESSAGE: &str = "no rule over the plan can check that t
 
 /// Every finding of the plan: one per bus-mastering PCI device of a system
 /// whose DMA VT-d confines (without an IOMMU, the `confined-bus-masters`
-/// rule already judges a bus master), and one per device with MSI-X IRQs.
+/// rule already judges a bus master), one per device with MSI-X IRQs,
+/// then one per shared IOAPIC line.
 pub fn findings(p: &Plan) -> Vec<Finding> {
-    let mut out = msi_window(p);
-    out.extend(msix_tables(p));
-    out
+    let mut found = msi_window(p);
+    found.extend(msix_tables(p));
+    found.extend(shared_lines(p));
+    found
 }
 
 fn device_item(p: &Plan, d: &crate::plan::PciPlan) -> String {
@@ -74,6 +76,59 @@ fn msi_window(p: &Plan) -> Vec<Finding> {
             id: DMA_MSI_WINDOW,
             item: device_item(p, d),
             message: DMA_MSI_WINDOW_MESSAGE.to_string(),
+        })
+        .collect()
+}
+
+/// A shared IOAPIC line.
+pub const SHARED_INTX: &str = "shared-intx";
+
+/// One finding per shared IOAPIC line: its holder (the multiplexer the
+/// plan added, `crate::intx`) and the sharers, which are the components
+/// holding a send cap to the holder's notification.
+fn shared_lines(p: &Plan) -> Vec<Finding> {
+    p.irqs
+        .iter()
+        .filter(|b| p.components[b.component].program == crate::intx::MUX_PROGRAM)
+        .filter_map(|b| {
+            let IrqSource::IoApic { pin, .. } = b.source else {
+                return None;
+            };
+            let holder = &p.components[b.component];
+            let mut sharers: Vec<&str> = p
+                .caps
+                .iter()
+                .filter(|c| {
+                    c.component != b.component
+                        && c.kind == CapKind::NotificationSend
+                        && c.object == Some(holder.notification)
+                })
+                .map(|c| p.components[c.component].name.as_str())
+                .collect();
+            sharers.sort_unstable();
+            sharers.dedup();
+            let bound = p
+                .symbols
+                .iter()
+                .find(|s| {
+                    s.component == b.component
+                        && s.kind == SymbolKind::Param
+                        && s.name == "ack_bound_tsc"
+                })
+                .map_or(0, |s| s.value);
+            let names: Vec<String> = sharers.iter().map(|n| format!("`{n}`")).collect();
+            Some(Finding {
+                id: SHARED_INTX,
+                item: format!(
+                    "IOAPIC pin {pin} held by {}, shared by {}",
+                    holder.name,
+                    names.join(", ")
+                ),
+                message: format!(
+                    "every sharer is signalled on every interrupt of the line, whichever device raised it, and must check its own device's status; a sharer that does not acknowledge delays the line, and so the other sharers' interrupts, by up to {bound} TSC ticks per interrupt, after which {} acknowledges it and names the late sharer",
+                    holder.name
+                ),
+            })
         })
         .collect()
 }

@@ -18,6 +18,7 @@ pub mod diagnostics;
 pub mod encode;
 pub mod findings;
 pub mod image_check;
+pub mod intx;
 pub mod limits;
 pub mod model;
 pub mod plan;
@@ -85,6 +86,7 @@ pub fn parse_planned(path: &Path, text: &str) -> Result<(Validated, plan::Plan),
         path: path.to_path_buf(),
         text: text.to_string(),
     };
+    intx::hold_shared_lines(&mut description);
     let model = validate::validate(&description).map_err(|e| Diagnostics::new(path, text, e))?;
     let plan = plan::plan(&model);
     let errors = limits::check(&description, &plan);

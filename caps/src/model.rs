@@ -135,6 +135,9 @@ pub struct PciDevice {
     pub unconfined_dma: bool,
     /// What the driver may do with the function's configuration space.
     pub config: ConfigAccess,
+    /// Its driver declares an IOAPIC line (its own or a shared one): the
+    /// device may signal through INTx when it has no MSI.
+    pub intx: bool,
 }
 
 /// A driver's access to its function's configuration space, served by

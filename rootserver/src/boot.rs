@@ -6,7 +6,7 @@ use crate::slots::Slots;
 use crate::system::Builder;
 use crate::untyped::Allocator;
 use crate::views::Views;
-use crate::{dump, faults, inject, observe, pci};
+use crate::{dump, faults, inject, intx, observe, pci};
 use paddock_protocol::{BOOTINFO_PREFIX, STARTED_PREFIX, SUCCESS_SENTINEL};
 use sel4::bootinfo::{init_cap, BootInfo};
 
@@ -66,6 +66,9 @@ pub fn main(bootinfo: BootInfo) -> ! {
                 device.bars[0].1
             ),
             Err(e) => println!("paddock: {e}"),
+        }
+        if let (Ok(device), true) = (result, record.flags & paddock_spec::PCI_INTX != 0) {
+            intx::report(device.bdf, spec.str(record.name));
         }
         // Cannot overflow: both vectors are bounded by MAX_DEVICES.
         let _ = found.push(result.as_ref().ok().copied());

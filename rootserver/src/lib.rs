@@ -25,6 +25,7 @@ mod elf;
 #[cfg(not(test))]
 mod faults;
 mod inject;
+mod intx;
 #[cfg(not(test))]
 mod observe;
 mod paging;

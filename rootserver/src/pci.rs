@@ -330,13 +330,19 @@ fn find<'s>(spec: &Spec<'s>, r: &PciRecord) -> Result<Found, PciError<'s>> {
 /// lets do DMA (`PCI_BUS_MASTER`: confined by its IOSpace windows, or
 /// declared unconfined); the driver cannot: config space is the root
 /// task's. Bus mastering left on by firmware is turned off otherwise.
-pub fn enable(bdf: Bdf, bus_master: bool) -> Result<(), sel4::Error> {
+/// INTx stays disabled unless the plan says the device signals through it
+/// (`PCI_INTX`: no MSI, and its driver declares an IOAPIC line).
+pub fn enable(bdf: Bdf, bus_master: bool, intx: bool) -> Result<(), sel4::Error> {
     let command = read16(bdf, COMMAND)?;
     let master = if bus_master { COMMAND_BUS_MASTER } else { 0 };
+    let intx_disable = if intx { 0 } else { COMMAND_INTX_DISABLE };
     write16(
         bdf,
         COMMAND,
-        (command & !COMMAND_BUS_MASTER) | COMMAND_MEMORY | master | COMMAND_INTX_DISABLE,
+        (command & !(COMMAND_BUS_MASTER | COMMAND_INTX_DISABLE))
+            | COMMAND_MEMORY
+            | master
+            | intx_disable,
     )
 }
 

@@ -395,7 +395,11 @@ pub const PCI_HAS_ADDRESS: u8 = 2;
 /// The root task turns on bus mastering: the device's DMA is confined by
 /// IOSpace windows, or declared unconfined on a system without an IOMMU.
 pub const PCI_BUS_MASTER: u8 = 4;
-const PCI_FLAGS: u8 = PCI_HAS_ID | PCI_HAS_ADDRESS | PCI_BUS_MASTER;
+/// The device signals through its INTx pin: the root task leaves its
+/// INTx-disable command bit clear. Set for a device without MSI whose
+/// driver declares an IOAPIC line (its own, or a shared one).
+pub const PCI_INTX: u8 = 8;
+const PCI_FLAGS: u8 = PCI_HAS_ID | PCI_HAS_ADDRESS | PCI_BUS_MASTER | PCI_INTX;
 
 /// The CPU vector of the kernel's IRQ vector 0: an MSI's data carries
 /// 0x30 + the kernel vector.

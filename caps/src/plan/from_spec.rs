@@ -9,7 +9,9 @@
 
 use super::*;
 use paddock_kernel::config::Flavour;
-use paddock_spec::{OwnerKind, RestartKind, Spec, FLAG_DEBUG, NONE, PCI_BUS_MASTER, PCI_HAS_ID};
+use paddock_spec::{
+    OwnerKind, RestartKind, Spec, FLAG_DEBUG, NONE, PCI_BUS_MASTER, PCI_HAS_ID, PCI_INTX,
+};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -272,6 +274,7 @@ fn pci(spec: &Spec, objects: &[Object]) -> Vec<PciPlan> {
                 .map(|o| (o.aux as u8, u64::from(o.count) * PAGE_SIZE))
                 .collect(),
             bus_master: p.flags & PCI_BUS_MASTER != 0,
+            intx: p.flags & PCI_INTX != 0,
             msi: (p.msi_count > 0).then_some(MsiBlock {
                 first_vector: p.msi_vector,
                 messages: p.msi_count,

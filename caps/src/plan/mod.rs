@@ -304,6 +304,8 @@ pub struct PciPlan {
     pub bars: Vec<(u8, u64)>,
     /// Whether the root task turns on bus mastering.
     pub bus_master: bool,
+    /// The root task leaves INTx enabled (`PCI_INTX`).
+    pub intx: bool,
     pub msi: Option<MsiBlock>,
 }
 

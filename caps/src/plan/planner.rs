@@ -202,6 +202,7 @@ pub fn plan(m: &(impl AsRef<Model> + ?Sized)) -> Plan {
                 domain: FIRST_IO_DOMAIN + i as u16,
                 bars: dev.bars.iter().map(|b| (b.index, b.size)).collect(),
                 bus_master: (m.iommu() && !dev.dma.is_empty()) || dev.unconfined_dma,
+                intx: dev.intx && msi_block(c, k).is_none(),
                 msi: msi_block(c, k),
             });
         }

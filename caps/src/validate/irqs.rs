@@ -9,6 +9,10 @@ use std::collections::BTreeMap;
 impl Validator<'_> {
     pub(super) fn irqs(&mut self) -> Vec<Vec<Option<IrqDecl>>> {
         let mut pins: BTreeMap<i64, (Span, &str)> = BTreeMap::new();
+        // Per pin, the span of its first claimant's `shared = true`. Pins
+        // every claimant shares never get here (`crate::intx` gave them a
+        // holder), so a claim meeting another is always refused.
+        let mut agreed: BTreeMap<i64, Option<Span>> = BTreeMap::new();
         let mut vectors: BTreeMap<i64, (Span, &str)> = BTreeMap::new();
         let mut out = vec![];
         for c in &self.d.components {
@@ -65,17 +69,41 @@ impl Validator<'_> {
                                 .help("the IOAPIC has 24 pins"),
                             );
                         } else if let Some((first, owner)) = pins.get(&p) {
-                            self.push(
-                                Error::new(format!(
-                                    "IOAPIC pin {p} of `{}` is already claimed by `{owner}`",
-                                    c.name()
-                                ))
-                                .at(pin.span(), "claimed again here")
-                                .also(first.clone(), "first claimed here")
-                                .help("a shared IRQ line would let one driver mask or ack another's device: give each pin to one driver"),
-                            );
+                            let first_shared = agreed.get(&p).cloned().flatten();
+                            match (first_shared, shared_span(irq)) {
+                                (Some(agreed), None) => self.push(
+                                    Error::new(format!(
+                                        "IOAPIC pin {p} is shared by `{owner}`, but `{}` does not declare `shared = true`",
+                                        c.name()
+                                    ))
+                                    .at(pin.span(), "claimed here without consent")
+                                    .also(agreed, "shared here")
+                                    .help(format!("a line is shared only when every driver on it says so: add `shared = true` to this IRQ of `{}`, or give its device a line of its own", c.name())),
+                                ),
+                                (None, Some(agreed)) => self.push(
+                                    Error::new(format!(
+                                        "IOAPIC pin {p} is shared by `{}`, but `{owner}` does not declare `shared = true`",
+                                        c.name()
+                                    ))
+                                    .at(first.clone(), "claimed here without consent")
+                                    .also(agreed, "shared here")
+                                    .help(format!("a line is shared only when every driver on it says so: add `shared = true` to this IRQ of `{owner}`, or give the devices lines of their own")),
+                                ),
+                                // Both agreed, yet no holder: one component
+                                // claims the pin twice.
+                                (Some(_), Some(_)) | (None, None) => self.push(
+                                    Error::new(format!(
+                                        "IOAPIC pin {p} of `{}` is already claimed by `{owner}`",
+                                        c.name()
+                                    ))
+                                    .at(pin.span(), "claimed again here")
+                                    .also(first.clone(), "first claimed here")
+                                .help("a shared IRQ line would let one driver mask or ack another's device: give each pin to one driver, or declare `shared = true` in every driver on it"),
+                                ),
+                            }
                         } else {
                             pins.insert(p, (pin.span(), c.name()));
+                            agreed.insert(p, shared_span(irq));
                         }
                         let level = irq
                             .trigger
@@ -96,6 +124,7 @@ impl Validator<'_> {
                         for (what, span) in [
                             ("trigger", irq.trigger.as_ref().map(|t| t.span())),
                             ("polarity", irq.polarity.as_ref().map(|p| p.span())),
+                            ("shared", shared_span(irq)),
                         ] {
                             if let Some(span) = span {
                                 self.push(
@@ -200,4 +229,13 @@ impl Validator<'_> {
             message: u8::try_from(message).ok()?,
         })
     }
+}
+
+/// The span of `shared = true` on this IRQ; `None` when it is absent or
+/// false.
+fn shared_span(irq: &Irq) -> Option<Span> {
+    irq.shared
+        .as_ref()
+        .filter(|v| *v.get_ref())
+        .map(|v| or(v.span(), irq.name.span()))
 }

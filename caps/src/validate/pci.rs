@@ -35,6 +35,7 @@ impl Validator<'_> {
         let mut out = vec![];
         for (ci, c) in d.components.iter().enumerate() {
             let mut mine = vec![];
+            let ioapic = c.irqs.iter().any(|q| q.ioapic_pin.is_some());
             for p in &c.pci_devices {
                 let selector = self.selector(c, p, &mut given);
                 let bars = self.bars(p);
@@ -49,6 +50,7 @@ impl Validator<'_> {
                         dma: dma?,
                         unconfined_dma: unconfined?,
                         config: config?,
+                        intx: ioapic || p.intx,
                     })
                 })());
             }

@@ -212,8 +212,12 @@ impl Builder<'_> {
                 component: what,
                 error,
             };
-            pci::enable(found.bdf, record.flags & paddock_spec::PCI_BUS_MASTER != 0)
-                .map_err(fail)?;
+            pci::enable(
+                found.bdf,
+                record.flags & paddock_spec::PCI_BUS_MASTER != 0,
+                record.flags & paddock_spec::PCI_INTX != 0,
+            )
+            .map_err(fail)?;
             if !spec.iommu() {
                 let _ = system.iospaces.push(0);
                 continue;

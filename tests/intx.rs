@@ -1,0 +1,181 @@
+//! A shared IOAPIC line at run time: the planned holder boots with the
+//! line's IRQ handler and one channel per sharer, and each sharer has its
+//! channel to the holder in place of an IRQ handler, as the root task's
+//! dump of the kernel's caps shows. Then two edu devices on one INTx line
+//! (`images/intx-shared.toml`): each driver receives every interrupt of
+//! its device; and with a sharer that never answers
+//! (`images/intx-rogue.toml`), the honest driver's interrupts are each
+//! delayed by at most the holder's bound, and the holder names the rogue.
+
+use paddock::image;
+use paddock::qemu::{self, BatchOptions, Extra, Verdict};
+use paddock_caps::intx::ACK_BOUND_TSC;
+use paddock_tests::{build_description, workspace};
+use std::path::Path;
+use std::time::Duration;
+
+#[test]
+fn the_holder_of_a_shared_line_boots_with_a_channel_per_sharer() {
+    let ws = workspace();
+    let description = ws.join("tests/fixtures/system/intx-hello.toml");
+    let image = image::build(&ws, &description).unwrap_or_else(|e| panic!("{e:#}"));
+    let holder =
+        "[intx-16] holds IOAPIC pin 16 for 2 sharers; acknowledgement bound 2000000 TSC ticks";
+    let outcome = qemu::run_batch(
+        &image,
+        BatchOptions {
+            timeout: Duration::from_secs(90),
+            echo: false,
+            until: vec![holder.into()],
+            ..BatchOptions::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let log = &outcome.log;
+    assert!(
+        matches!(outcome.verdict, Verdict::Success(_)),
+        "{:?}\n{log}",
+        outcome.verdict
+    );
+    assert!(log.contains(holder), "{log}");
+    // The root task's dump, which reads the caps back from the kernel: the
+    // holder alone has an IRQ handler; each sharer has one send cap to the
+    // holder's notification, with a bit of its own.
+    for line in [
+        "paddock-dump: cap intx-16 3 irq-handler type=irq-handler@observed",
+        "paddock-dump: cap alpha 3 notification-send type=notification-send@observed rights=-w-@recorded badge=0x2@observed",
+        "paddock-dump: cap beta 3 notification-send type=notification-send@observed rights=-w-@recorded badge=0x4@observed",
+        "paddock-dump: slots alpha planned=3 unplanned=0@observed",
+        "paddock-dump: slots beta planned=3 unplanned=0@observed",
+        "paddock-dump: end caps=11 frames=0 mismatches=0",
+    ] {
+        assert!(log.contains(line), "missing `{line}`:\n{log}");
+    }
+    let handlers = log
+        .lines()
+        .filter(|l| l.starts_with("paddock-dump: cap ") && l.contains(" irq-handler "))
+        .count();
+    assert_eq!(handlers, 1, "{log}");
+}
+
+/// Boots `description` under `-icount` (the TSC counts guest
+/// instructions) until every text in `until` has appeared.
+fn run_icount(description: &Path, until: &[&str]) -> String {
+    let image =
+        build_description(description, Default::default()).unwrap_or_else(|e| panic!("{e:#}"));
+    let outcome = qemu::run_batch(
+        &image,
+        BatchOptions {
+            timeout: Duration::from_secs(120),
+            echo: false,
+            until: until.iter().map(|u| u.to_string()).collect(),
+            extra: Extra {
+                icount: true,
+                ..Extra::default()
+            },
+            ..BatchOptions::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(
+        matches!(outcome.verdict, Verdict::Success(_)),
+        "{:?}\n{}",
+        outcome.verdict,
+        outcome.log
+    );
+    outcome.log
+}
+
+/// A driver's closing report: (own interrupts received, max and mean
+/// raise-to-arrival delay in TSC ticks).
+fn report(log: &str, driver: &str, raises: u64) -> (u64, u64, u64) {
+    let prefix = format!("[{driver}] raised {raises}, received ");
+    let line = log
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no report of `{driver}`:\n{log}"));
+    let number_after = |key: &str| -> u64 {
+        let at = line
+            .find(key)
+            .unwrap_or_else(|| panic!("no `{key}` in {line}"))
+            + key.len();
+        line[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no number after `{key}` in {line}"))
+    };
+    (
+        number_after(", received "),
+        number_after("max "),
+        number_after("mean "),
+    )
+}
+
+#[test]
+fn two_devices_on_one_line_each_driver_receives_every_interrupt_of_its_device() {
+    let ws = workspace();
+    let log = run_icount(
+        &ws.join("images/intx-shared.toml"),
+        &["[first] raised 16, ", "[second] raised 16, "],
+    );
+    // Both drivers declared pin 20 shared: one holder, one handler.
+    assert!(
+        log.contains("[intx-20] holds IOAPIC pin 20 for 2 sharers"),
+        "{log}"
+    );
+    // The root task read each device's interrupt pin: the line q35's
+    // default routing gives it is the pin both drivers declared.
+    for at in ["00:04.0", "00:08.0"] {
+        let line = format!("paddock: PCI `edu` at {at}: INTx pin INTA, which q35's default routing takes to IOAPIC pin 20");
+        assert!(log.contains(&line), "missing `{line}`:\n{log}");
+    }
+    for driver in ["first", "second"] {
+        let (own, _, _) = report(&log, driver, 16);
+        assert_eq!(own, 16, "{driver} missed interrupts of its device:\n{log}");
+    }
+    assert!(!log.contains("did not acknowledge"), "{log}");
+}
+
+#[test]
+fn a_rogue_sharer_delays_the_other_by_at_most_the_bound_and_the_holder_names_it() {
+    let ws = workspace();
+    // The same line with an honest but idle second sharer: the shared
+    // path's own cost, to compare with.
+    let honest = ws.join("target/intx-shared-idle.toml");
+    let text = std::fs::read_to_string(ws.join("images/intx-shared.toml")).unwrap();
+    let second = text.find("name = \"second\"").unwrap();
+    let idle = format!(
+        "{}{}",
+        &text[..second],
+        text[second..].replacen("raises = 16", "raises = 0", 1)
+    )
+    .replacen("name = \"intx-shared\"", "name = \"intx-shared-idle\"", 1);
+    std::fs::write(&honest, idle).unwrap();
+    let log = run_icount(&honest, &["[first] raised 16, "]);
+    let (own, honest_max, _) = report(&log, "first", 16);
+    assert_eq!(own, 16, "{log}");
+
+    let log = run_icount(
+        &ws.join("images/intx-rogue.toml"),
+        &["[first] raised 16, ", "(16 times late)"],
+    );
+    // The honest driver still receives every interrupt of its device...
+    let (own, max, _) = report(&log, "first", 16);
+    assert_eq!(own, 16, "{log}");
+    // ...each later than without the rogue by at most the bound...
+    assert!(
+        max <= ACK_BOUND_TSC + honest_max,
+        "max delay {max} exceeds the bound {ACK_BOUND_TSC} + the shared path's {honest_max}:\n{log}"
+    );
+    // ...and the holder, not the rogue, reports the rogue: every one of
+    // the 16 interrupts was acknowledged without it.
+    assert!(
+        log.contains("[intx-20] sharer `rogue-intx` did not acknowledge interrupt 16 of IOAPIC pin 20 within 2000000 TSC ticks (16 times late); the line was acknowledged without it"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("sharer `first-intx` did not acknowledge"),
+        "{log}"
+    );
+}
