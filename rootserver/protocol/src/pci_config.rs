@@ -135,7 +135,7 @@ pub const ROWS: [RowInfo; 16] = [
     RowInfo { row: Row::PciExpress, registers: "PCI Express capability (id 0x10), 60 bytes", owner: "root task", why: "function-level reset and link control would undo the root task's set-up" },
     RowInfo { row: Row::MsiX, registers: "MSI-X capability (id 0x11), 12 bytes", owner: "root task", why: "enable, function mask and where the table lives" },
     RowInfo { row: Row::OtherCapability, registers: "the body of any other capability", owner: "root task", why: "unknown semantics: refused until a row says otherwise" },
-    RowInfo { row: Row::VendorCapability, registers: "the body of a vendor-specific capability (id 0x09)", owner: "driver", why: "the device's own protocol (virtio's structures and its configuration window)" },
+    RowInfo { row: Row::VendorCapability, registers: "the body of a vendor-specific capability (id 0x09)", owner: "root task", why: "read-only for drivers: virtio's PCI configuration access window (cfg_type 5) would let a driver reach any BAR of its device through it, the MSI-X table's included; its structures are read here and used through the driver's own BAR mappings" },
     RowInfo { row: Row::DeviceSpecific, registers: "0x40-0xff outside every capability", owner: "driver", why: "device-specific registers" },
 ];
 
@@ -327,7 +327,7 @@ pub fn check_write(
                 let root = (COMMAND_ROOT_BITS >> (8 * (at - 4))) as u8;
                 (byte(current) ^ byte(value)) & root == 0
             }
-            Row::Status | Row::VendorCapability | Row::DeviceSpecific => true,
+            Row::Status | Row::DeviceSpecific => true,
             _ => false,
         };
         if !ok {
@@ -427,9 +427,18 @@ mod tests {
     }
 
     #[test]
+    fn a_vendor_capability_is_read_only() {
+        // virtio's configuration access window (cfg_type 5) selects a BAR
+        // and an offset: written, it would reach the MSI-X table.
+        assert_eq!(
+            write(0xb4, 4, 0, 0xdead_beef),
+            Err(Error::Refused(Row::VendorCapability))
+        );
+    }
+
+    #[test]
     fn driver_rows_allow() {
         assert_eq!(write(0x06, 2, 0, 0xf900), Ok(()));
-        assert_eq!(write(0xb4, 4, 0, 0xdead_beef), Ok(()));
         assert_eq!(write(0x4e, 2, 0, 0x1234), Ok(()), "after the 14-byte MSI");
         // Not covered by any capability: after the vendor one, before
         // the unknown one.
