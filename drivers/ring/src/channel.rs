@@ -162,6 +162,18 @@ impl<'a> Receiver<'a> {
         }
     }
 
+    /// Buffers the sender has sent and this side has not yet received,
+    /// checked against the queue's capacity like every index of the peer.
+    pub fn waiting(&mut self) -> Result<u32, PeerError> {
+        self.active.available()
+    }
+
+    /// Buffers the ring's data region holds: when [`waiting`](Self::waiting)
+    /// reaches it, the sender has none left.
+    pub fn buffers(&self) -> u32 {
+        self.region.buffers()
+    }
+
     /// Copies bytes of `buf` from `at` into `dst`.
     pub fn read(&self, buf: &Buf, at: u32, dst: &mut [u8]) -> usize {
         self.region.read(buf, at, dst)

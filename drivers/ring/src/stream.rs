@@ -100,6 +100,13 @@ impl<'a> ByteReader<'a> {
         Ok(done)
     }
 
+    /// Whether the writer holds no buffer: every one waits here, sent and
+    /// unread (the one being read counts as waiting).
+    pub fn is_full(&mut self) -> Result<bool, PeerError> {
+        let held = u32::from(self.cur.is_some());
+        Ok(self.rx.waiting()?.saturating_add(held) >= self.rx.buffers())
+    }
+
     /// Gives back the buffers read and releases their slots. Signal the
     /// writer on [`Notify::Yes`].
     pub fn publish(&mut self) -> Notify {

@@ -170,3 +170,33 @@ proptest! {
         prop_assert_eq!(delivered, accepted);
     }
 }
+
+/// A reader sees the ring full exactly when the writer has no buffer left
+/// to fill: the condition under which the writer must hold its input back.
+#[test]
+fn the_reader_sees_the_ring_full_exactly_when_the_writer_is_out_of_buffers() {
+    let buffers = 4;
+    let l = ChannelLayout::new(buffers, 64, buffers).unwrap();
+    let mut mem = common::Mem::new(l.total_bytes());
+    let (active, free, region) = common::channel(&mut mem, l);
+    let mut w = ByteWriter::new(Sender::new(active, free, region).unwrap());
+    let mut r = ByteReader::new(Receiver::new(active, free, region).unwrap());
+    // Three full buffers sent, one left.
+    assert_eq!(w.write(&[7; 3 * 64]).unwrap(), 3 * 64);
+    let _ = w.flush().unwrap();
+    assert!(!r.is_full().unwrap());
+    // The last one: the writer takes no more.
+    assert_eq!(w.write(&[8; 100]).unwrap(), 64);
+    let _ = w.flush().unwrap();
+    assert!(r.is_full().unwrap());
+    // A buffer being read still counts as the reader's.
+    let mut one = [0; 1];
+    assert_eq!(r.read(&mut one).unwrap(), 1);
+    assert!(r.is_full().unwrap());
+    // Read to its end and given back: room again.
+    let mut rest = [0; 63];
+    assert_eq!(r.read(&mut rest).unwrap(), 63);
+    let _ = r.publish();
+    assert!(!r.is_full().unwrap());
+    assert_eq!(w.write(&[9; 10]).unwrap(), 10);
+}

@@ -120,7 +120,9 @@ impl<P: PortIo> Uart<P> {
         Ok(())
     }
 
-    /// Service the UART after its IRQ fired, then the caller acks the IRQ.
+    /// Service the UART after its IRQ fired. The caller acks the IRQ
+    /// first: on an edge-triggered line, a cause raised while the pin is
+    /// still masked would otherwise be lost.
     ///
     /// Reads IIR until it reports nothing pending, which an edge-triggered
     /// IRQ line needs: a cause left pending would never raise a new edge.

@@ -16,7 +16,23 @@ const LOGGED_LINES: u64 = 8;
 /// After that, a count every this many lines.
 const COUNT_EVERY: u64 = 1000;
 
+/// The `hold_until_full` parameter: after the first line, read nothing
+/// until the receive ring is full, once. With a sender that keeps sending,
+/// the driver then must hold input back (its back-pressure), whatever the
+/// relative speeds of the sender, QEMU and this client: the system tests
+/// rely on it to exercise that path on every run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    Off,
+    /// Waiting for the first line to end.
+    Armed,
+    /// Reading nothing until the ring is full.
+    Holding,
+    Done,
+}
+
 pub struct Echo {
+    hold: Hold,
     rx: Reader,
     tx: Writer,
     at_line_start: bool,
@@ -29,8 +45,13 @@ pub struct Echo {
 }
 
 impl Echo {
-    pub fn new(rx: Reader, tx: Writer) -> Self {
+    pub fn new(rx: Reader, tx: Writer, hold_until_full: bool) -> Self {
         Self {
+            hold: if hold_until_full {
+                Hold::Armed
+            } else {
+                Hold::Off
+            },
             rx,
             tx,
             at_line_start: true,
@@ -45,7 +66,11 @@ impl Echo {
     /// the outbox has room for them.
     pub fn pump(&mut self, outbox: &mut Outbox) -> Result<(), PeerError> {
         outbox.drain_into(&mut self.tx)?;
-        while outbox.free() >= CHUNK_ROOM {
+        if self.hold == Hold::Holding && self.rx.io.is_full()? {
+            self.hold = Hold::Done;
+            log!("receive ring full: reading again");
+        }
+        while outbox.free() >= CHUNK_ROOM && self.hold != Hold::Holding {
             let mut chunk = [0u8; CHUNK];
             let n = self.rx.io.read(&mut chunk)?;
             if n == 0 {
@@ -100,6 +125,10 @@ impl Echo {
 
     fn end_line(&mut self) {
         self.lines += 1;
+        if self.hold == Hold::Armed {
+            self.hold = Hold::Holding;
+            log!("holding: reading nothing until the receive ring is full");
+        }
         if self.lines <= LOGGED_LINES {
             let text = core::str::from_utf8(&self.line[..self.line_len]).unwrap_or("(not UTF-8)");
             log!("echoed line {}: {text}", self.lines);

@@ -5,7 +5,10 @@
 //!   on COM2 goes back out prefixed with `echo: `, as it streams in (no
 //!   line length limit). When the transmit ring is full it stops reading
 //!   the receive ring, so a fast sender is slowed down through the
-//!   driver, never dropped.
+//!   driver, never dropped. With the parameter `hold_until_full = 1` it
+//!   reads nothing after the first line until the receive ring is full
+//!   (once; it polls meanwhile), so that a burst always meets the driver's
+//!   back-pressure.
 //! * With `keys` (32 slots): every key event is logged; the characters
 //!   typed are collected and, on Enter, logged as `typed: <line>` and, if
 //!   there is a serial driver, sent to COM2 as `keyboard: <line>`.
@@ -33,7 +36,7 @@ fn main(c: Component) -> ! {
     let mut echo = rings::present(&c, "serial-rx").then(|| {
         let rx = rings::reader(&c, "serial-rx", SERIAL_SLOTS).unwrap_or_else(|e| panic!("{e}"));
         let tx = rings::writer(&c, "serial-tx", SERIAL_SLOTS).unwrap_or_else(|e| panic!("{e}"));
-        Echo::new(rx, tx)
+        Echo::new(rx, tx, c.param("hold_until_full") == Some(1))
     });
     let mut keys = rings::present(&c, "keys")
         .then(|| Keys::new(rings::reader(&c, "keys", KEY_SLOTS).unwrap_or_else(|e| panic!("{e}"))));

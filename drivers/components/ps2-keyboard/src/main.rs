@@ -57,8 +57,11 @@ fn main(c: Component) -> ! {
     let mut bits = irq_bit;
     loop {
         if bits & irq_bit != 0 {
-            driver.read_keyboard();
+            // Ack (unmask the edge-triggered pin) before reading: a byte
+            // that arrived between the last read and a later ack would
+            // raise its edge on a masked pin and never be signalled.
             ack(irq);
+            driver.read_keyboard();
         }
         let again = driver.send();
         bits = if again {

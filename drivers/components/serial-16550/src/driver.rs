@@ -154,11 +154,18 @@ impl Driver {
         let tx_error = Cell::new(None);
 
         if bits & self.irq_bit != 0 {
+            // Ack first, then drain. The line is edge-triggered and the
+            // kernel masks the pin until the ack: a cause the UART raised
+            // after the drain's last IIR read but before a later ack would
+            // be an edge on a masked pin, lost, with the line then held
+            // high and no edge ever again (seen as a burst stalling for
+            // good under host load). Unmasked first, every later cause is
+            // either drained below or raises a new edge.
+            ack(self.irq);
             checked(uart.handle_interrupt(
                 &mut put(&mut rx.io, &rx_error),
                 &mut take(&mut tx.io, &tx_error),
             ));
-            ack(self.irq);
         }
         if bits & rx.bit != 0 {
             checked(uart.resume_rx(&mut put(&mut rx.io, &rx_error)));

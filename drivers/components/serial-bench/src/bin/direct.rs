@@ -35,6 +35,9 @@ fn main(c: Component) -> ! {
     // Service first, wait after: the THR-empty interrupt `init` raised
     // starts the transmission.
     loop {
+        // As the isolated driver does: unmask the edge-triggered pin
+        // before draining, so no cause raised meanwhile is lost.
+        ack(irq);
         let result = uart.handle_interrupt(
             &mut |b| {
                 check.byte(b);
@@ -45,7 +48,6 @@ fn main(c: Component) -> ! {
         if let Err(e) = result {
             panic!("COM2: {e}");
         }
-        ack(irq);
         if check.done() {
             break;
         }
