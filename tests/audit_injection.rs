@@ -7,10 +7,10 @@
 //! plan of another image by its spec digest.
 
 use paddock::image::BuildOptions;
-use paddock::qemu::{self, BatchOptions, Outcome, Verdict};
+use paddock::qemu::{BatchOptions, Outcome};
 use paddock::runtime_audit;
 use paddock_caps::plan::Plan;
-use paddock_tests::{build_description, workspace};
+use paddock_tests::{boot_succeeding, workspace};
 use std::time::Duration;
 
 const INJECTION_BANNER: &str = "paddock: AUDIT FAULT INJECTION IS ON";
@@ -23,24 +23,15 @@ fn plan(name: &str) -> Plan {
 }
 
 fn boot_default(options: BuildOptions) -> Outcome {
-    let path = workspace().join("images/default.toml");
-    let image = build_description(&path, options).unwrap_or_else(|e| panic!("{e:#}"));
-    let outcome = qemu::run_batch(
-        &image,
+    boot_succeeding(
+        &workspace().join("images/default.toml"),
+        options,
         BatchOptions {
             timeout: Duration::from_secs(120),
             echo: false,
             ..BatchOptions::default()
         },
     )
-    .unwrap_or_else(|e| panic!("{e:#}"));
-    assert!(
-        matches!(outcome.verdict, Verdict::Success(_)),
-        "{:?}\n{}",
-        outcome.verdict,
-        outcome.log
-    );
-    outcome
 }
 
 fn assert_named(differences: &[String], expected: &[&str]) {

@@ -86,3 +86,19 @@ pub fn start(
         ),
     }
 }
+
+/// Builds the description at `path` with `options`, runs it without a
+/// terminal as `batch` says, and fails the calling test with the verdict
+/// and the console log unless the run succeeded.
+pub fn boot_succeeding(path: &Path, options: image::BuildOptions, batch: BatchOptions) -> Outcome {
+    let image = build_description(path, options).unwrap_or_else(|e| panic!("{e:#}"));
+    let outcome = qemu::run_batch(&image, batch).unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(
+        matches!(outcome.verdict, qemu::Verdict::Success(_)),
+        "{}: {:?}\n{}",
+        path.display(),
+        outcome.verdict,
+        outcome.log
+    );
+    outcome
+}

@@ -6,10 +6,10 @@
 //! the debug syscalls.
 
 use paddock::image::BuildOptions;
-use paddock::qemu::{self, BatchOptions, Extra, Outcome, Verdict};
+use paddock::qemu::{BatchOptions, Extra, Outcome};
 use paddock::runtime_audit;
 use paddock_spec::limits::MAX_COMPONENTS;
-use paddock_tests::{build_description, field, workspace};
+use paddock_tests::{boot_succeeding, field, workspace};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -39,10 +39,9 @@ fn generate(n: usize, kernel: &str) -> PathBuf {
 }
 
 fn boot(path: &std::path::Path, icount: bool) -> Outcome {
-    let image =
-        build_description(path, BuildOptions::default()).unwrap_or_else(|e| panic!("{e:#}"));
-    let outcome = qemu::run_batch(
-        &image,
+    boot_succeeding(
+        path,
+        BuildOptions::default(),
         BatchOptions {
             timeout: Duration::from_secs(240),
             echo: false,
@@ -53,14 +52,6 @@ fn boot(path: &std::path::Path, icount: bool) -> Outcome {
             ..BatchOptions::default()
         },
     )
-    .unwrap_or_else(|e| panic!("{e:#}"));
-    assert!(
-        matches!(outcome.verdict, Verdict::Success(_)),
-        "{:?}\n{}",
-        outcome.verdict,
-        outcome.log
-    );
-    outcome
 }
 
 fn audit(path: &std::path::Path, log: &str) -> runtime_audit::Comparison {

@@ -8,6 +8,8 @@
 //! driver mapping holds a table or PBA page).
 
 use super::*;
+use paddock_spec::limits::MAX_PCI_DEVICES;
+use paddock_spec::PciRecord;
 
 const CAP_MSIX: u8 = 0x11;
 const CONTROL_ENABLE: u16 = 1 << 15;
@@ -147,22 +149,33 @@ fn entries_of<'a>(spec: &'a Spec, pci: usize) -> impl Iterator<Item = &'a paddoc
 }
 
 impl Builder<'_> {
+    /// The devices with MSI-X IRQs that were found and whose driver is
+    /// still to be built: (PCI record index, record, owner, device).
+    fn msix_devices<'s>(
+        &self,
+        system: &System<'s>,
+    ) -> heapless::Vec<(usize, &'s PciRecord, usize, pci::Found), { MAX_PCI_DEVICES }> {
+        let spec = system.spec;
+        let mut out = heapless::Vec::new();
+        for (i, record) in spec.pci.iter().enumerate() {
+            let owner = record.owner.get() as usize;
+            let built = system.running.get(owner).is_some_and(|r| !r.refused);
+            if let (Some(found), true) = (self.pci.get(i).and_then(Option::as_ref), built) {
+                if entries_of(&spec, i).next().is_some() {
+                    // Cannot overflow: at most one entry per PCI record.
+                    let _ = out.push((i, record, owner, *found));
+                }
+            }
+        }
+        out
+    }
+
     /// Refuses (never builds) each driver whose MSI-X IRQs cannot be set
     /// up as planned, with a report line: no capability, an entry past the
     /// table, or BAR frames the plan maps that cover a table or PBA page.
     pub(super) fn msix_check(&mut self, system: &mut System) {
         let spec = system.spec;
-        for (i, record) in spec.pci.iter().enumerate() {
-            let owner = record.owner.get() as usize;
-            let (Some(found), Some(false)) = (
-                self.pci.get(i).and_then(Option::as_ref),
-                system.running.get(owner).map(|r| r.refused),
-            ) else {
-                continue;
-            };
-            if entries_of(&spec, i).next().is_none() {
-                continue;
-            }
+        for (i, record, owner, ref found) in self.msix_devices(system) {
             let refusal = match locate(found) {
                 Err(r) => Some(r),
                 Ok(layout) => entries_of(&spec, i)
@@ -196,18 +209,8 @@ impl Builder<'_> {
     ) -> Result<(), BuildError<'s>> {
         let spec = system.spec;
         let mut frames = heapless::Vec::<(u64, CPtr), MAX_TABLE_PAGES>::new();
-        for (i, record) in spec.pci.iter().enumerate() {
+        for (i, record, _, ref found) in self.msix_devices(system) {
             let what = spec.str(record.name);
-            let owner = record.owner.get() as usize;
-            let (Some(found), Some(false)) = (
-                self.pci.get(i).and_then(Option::as_ref),
-                system.running.get(owner).map(|r| r.refused),
-            ) else {
-                continue;
-            };
-            if entries_of(&spec, i).next().is_none() {
-                continue;
-            }
             let layout = locate(found).map_err(|_| BuildError::Unsupported {
                 component: what,
                 what: "an MSI-X capability that changed since boot",
