@@ -136,6 +136,42 @@ fn a_shared_pin_has_one_holder_and_each_sharer_a_channel_to_it() {
     assert_eq!(bound, Some(ACK_BOUND_TSC));
 }
 
+/// The holder's bound as planned: its `ack_bound_tsc` parameter.
+fn holder_bound(p: &Plan) -> Option<u64> {
+    let holder = index(p, "intx-16");
+    p.symbols
+        .iter()
+        .find(|s| s.component == holder && s.kind == SymbolKind::Param && s.name == "ack_bound_tsc")
+        .map(|s| s.value)
+}
+
+#[test]
+fn the_line_waits_no_longer_than_the_smallest_bound_a_sharer_states() {
+    // `first` tolerates 3,000,000 ticks, `second` 750,000: the line waits
+    // for neither beyond 750,000.
+    let text = SHARED
+        .replacen("shared = true", "shared = true\nack_bound_tsc = 3000000", 1)
+        .replacen(
+            "polarity = \"low\"\nshared = true\n\n",
+            "polarity = \"low\"\nshared = true\nack_bound_tsc = 750000\n\n",
+            1,
+        );
+    assert_eq!(text.matches("ack_bound_tsc").count(), 2, "{text}");
+    let (d, p) = inline(&text);
+    assert_eq!(holder_bound(&p), Some(750_000));
+    let a = audit(&d, &p);
+    let report = report::text(&d, &p, &a);
+    assert!(
+        report.contains("by up to 750000 TSC ticks per interrupt"),
+        "{report}"
+    );
+    // One sharer stating a bound is enough; none stating one gives the
+    // default.
+    let one = SHARED.replacen("shared = true", "shared = true\nack_bound_tsc = 40000", 1);
+    assert_eq!(holder_bound(&inline(&one).1), Some(40_000));
+    assert_eq!(holder_bound(&inline(SHARED).1), Some(ACK_BOUND_TSC));
+}
+
 #[test]
 fn the_audit_passes_and_lists_the_shared_line_as_a_finding() {
     let (d, p) = inline(SHARED);

@@ -342,6 +342,12 @@ pub struct Irq {
     /// other drivers that say the same.
     #[serde(default)]
     pub shared: Option<Spanned<bool>>,
+    /// On a shared line: the longest, in TSC ticks, this driver lets its
+    /// interrupts wait for the other sharers' answers. The line's holder
+    /// takes the smallest bound any sharer states
+    /// ([`crate::intx::ACK_BOUND_TSC`] when none does).
+    #[serde(default)]
+    pub ack_bound_tsc: Option<Spanned<i64>>,
     /// The name of a `[[component.pci]]` of the same component.
     #[serde(default)]
     pub msi: Option<Spanned<String>>,

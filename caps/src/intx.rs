@@ -12,17 +12,24 @@
 //! do not all say `shared = true` is left alone, for validation to report.
 
 use crate::description::{Channel, Component, Description, Irq, Restart};
+use crate::diagnostics::Error;
 use std::collections::BTreeMap;
 use toml::Spanned;
 
 /// The program of every holder (`drivers/components/irq-mux`).
-pub const MUX_PROGRAM: &str = "irq-mux";
+pub const MUX_PROGRAM: &str = paddock_protocol::line_report::HOLDER_PROGRAM;
 
 /// How long the holder waits for the sharers' answers before it
 /// acknowledges the line anyway and reports the late ones, in TSC ticks
 /// (about 2 ms at 1 GHz; under `-icount` the TSC counts guest
 /// instructions).
 pub const ACK_BOUND_TSC: u64 = 2_000_000;
+
+/// The range a description's `ack_bound_tsc` may take: from 10 µs to
+/// 10 s at 1 GHz. Below it the holder would acknowledge before a sharer
+/// could be scheduled at all; above it a rogue could stall the line for
+/// good.
+pub const ACK_BOUND_RANGE: std::ops::RangeInclusive<i64> = 10_000..=10_000_000_000;
 
 /// The holder of IOAPIC pin `pin`.
 pub fn holder(pin: i64) -> String {
@@ -39,24 +46,69 @@ fn spanned<T>(v: T) -> Spanned<T> {
     Spanned::new(0..0, v)
 }
 
+/// The claims on one pin: (component, IRQ) of each claimant, whether all
+/// agreed to share, and the smallest bound any of them states.
+type Claims = (Vec<(usize, usize)>, bool, Option<i64>);
+
+/// Checks a stated `ack_bound_tsc`: it needs `shared = true` and a value
+/// in [`ACK_BOUND_RANGE`].
+fn check_bound(component: &str, q: &Irq) -> Result<(), Error> {
+    let Some(bound) = &q.ack_bound_tsc else {
+        return Ok(());
+    };
+    if !q.shared.as_ref().is_some_and(|s| *s.get_ref()) {
+        return Err(Error::new(format!(
+            "IRQ `{}` of `{component}` sets `ack_bound_tsc` but does not share its line",
+            q.name.get_ref()
+        ))
+        .at(bound.span(), "a bound for a shared line")
+        .help("add `shared = true` to this IRQ, or remove `ack_bound_tsc`"));
+    }
+    let value = *bound.get_ref();
+    if !ACK_BOUND_RANGE.contains(&value) {
+        return Err(Error::new(format!(
+            "`ack_bound_tsc` {value} of IRQ `{}` of `{component}` is outside {}..={}",
+            q.name.get_ref(),
+            ACK_BOUND_RANGE.start(),
+            ACK_BOUND_RANGE.end()
+        ))
+        .at(bound.span(), "out of range")
+        .help("the bound is in TSC ticks: 2000000 is about 2 ms at 1 GHz"));
+    }
+    Ok(())
+}
+
 /// Adds a holder for each agreed shared line of `d` and moves its sharers'
-/// IRQs onto channels to it.
-pub fn hold_shared_lines(d: &mut Description) {
-    // Per pin: (component, IRQ) of each claimant, and whether all agreed.
-    let mut lines: BTreeMap<i64, (Vec<(usize, usize)>, bool)> = BTreeMap::new();
+/// IRQs onto channels to it. Returns the errors in the sharers' bounds
+/// (`ack_bound_tsc`); a line with such an error is held all the same, with
+/// the default bound, so that the rest of validation can go on.
+pub fn hold_shared_lines(d: &mut Description) -> Vec<Error> {
+    let mut errors = vec![];
+    let mut lines: BTreeMap<i64, Claims> = BTreeMap::new();
     for (ci, c) in d.components.iter().enumerate() {
         for (qi, q) in c.irqs.iter().enumerate() {
+            let stated = match check_bound(c.name(), q) {
+                Ok(()) => q.ack_bound_tsc.as_ref().map(|b| *b.get_ref()),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            };
             let (Some(pin), None) = (&q.ioapic_pin, &q.msi) else {
                 continue;
             };
             let agreed = q.shared.as_ref().is_some_and(|s| *s.get_ref());
-            let line = lines.entry(*pin.get_ref()).or_insert((vec![], true));
+            let line = lines.entry(*pin.get_ref()).or_insert((vec![], true, None));
             line.0.push((ci, qi));
             line.1 &= agreed;
+            line.2 = match (line.2, stated) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
         }
     }
     let mut taken = vec![];
-    for (pin, (claims, agreed)) in lines {
+    for (pin, (claims, agreed, bound)) in lines {
         let distinct = claims.windows(2).all(|w| w[0].0 != w[1].0);
         if !agreed || claims.len() < 2 || !distinct {
             continue;
@@ -69,6 +121,7 @@ pub fn hold_shared_lines(d: &mut Description) {
             trigger: first.trigger.clone(),
             polarity: first.polarity.clone(),
             shared: None,
+            ack_bound_tsc: None,
             msi: None,
             msix: None,
             entry: None,
@@ -84,7 +137,10 @@ pub fn hold_shared_lines(d: &mut Description) {
             .min()
             .unwrap_or(0);
         let mut params = BTreeMap::new();
-        params.insert(spanned("ack_bound_tsc".to_string()), spanned(ACK_BOUND_TSC));
+        params.insert(
+            spanned("ack_bound_tsc".to_string()),
+            spanned(bound.map_or(ACK_BOUND_TSC, |b| b as u64)),
+        );
         params.insert(spanned("pin".to_string()), spanned(pin as u64));
         let template = &d.components[claims[0].0];
         let mux = Component {
@@ -121,4 +177,5 @@ pub fn hold_shared_lines(d: &mut Description) {
     for (ci, qi) in taken.into_iter().rev() {
         d.components[ci].irqs.remove(qi);
     }
+    errors
 }

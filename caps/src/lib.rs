@@ -86,8 +86,15 @@ pub fn parse_planned(path: &Path, text: &str) -> Result<(Validated, plan::Plan),
         path: path.to_path_buf(),
         text: text.to_string(),
     };
-    intx::hold_shared_lines(&mut description);
-    let model = validate::validate(&description).map_err(|e| Diagnostics::new(path, text, e))?;
+    let mut errors = intx::hold_shared_lines(&mut description);
+    let model = match validate::validate(&description) {
+        Ok(model) if errors.is_empty() => model,
+        Ok(_) => return Err(Diagnostics::new(path, text, errors)),
+        Err(more) => {
+            errors.extend(more);
+            return Err(Diagnostics::new(path, text, errors));
+        }
+    };
     let plan = plan::plan(&model);
     let errors = limits::check(&description, &plan);
     if !errors.is_empty() {

@@ -1,6 +1,8 @@
 //! Serving the components' faults: report, then apply the restart policy.
 //! Configuration-space requests arrive on the same endpoint under their
-//! own badges and are told apart first (`crate::config_space`).
+//! own badges and are told apart first (`crate::config_space`); a shared
+//! line holder's reports of late sharers come under the holder's own badge
+//! with a label no fault has (`crate::line_report`).
 //!
 //! Every component's fault endpoint cap is badged with its own badge, so
 //! the badge of a fault message names the component. The root task never
@@ -146,6 +148,11 @@ pub fn serve(system: &mut System, scratch: &mut Scratch, pci: &[Option<pci::Foun
             );
             continue;
         };
+        // A line holder's report comes on its fault endpoint cap too.
+        if reply.info.label() == paddock_protocol::line_report::LATE {
+            crate::line_report::serve(system, &reply, ci);
+            continue;
+        }
         let fault = decode(&reply);
         let c = &system.spec.components[ci];
         let name = system.spec.str(c.name);

@@ -27,6 +27,8 @@ mod faults;
 mod inject;
 mod intx;
 #[cfg(not(test))]
+mod line_report;
+#[cfg(not(test))]
 mod observe;
 mod paging;
 mod pci;

@@ -69,6 +69,10 @@ pub struct Component {
 
 /// The notification every component waits on (planned as `notification`).
 pub const NOTIFICATION: &str = "notification";
+/// Every component's badged cap to the root task's endpoint (planned as
+/// `fault`): the kernel sends faults through it, and a line holder its
+/// reports.
+pub const FAULT: &str = "fault";
 
 impl Component {
     /// # Safety

@@ -8,6 +8,7 @@
 
 pub mod blob;
 pub mod component;
+pub mod line_report;
 pub mod pci_config;
 
 /// Printed once the system is built and every component has been started.

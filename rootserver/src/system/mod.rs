@@ -173,6 +173,8 @@ pub struct Running {
     pub stopped: bool,
     /// Never built: a device it drives is missing.
     pub refused: bool,
+    /// How often a shared line's holder reported this component late.
+    pub late_answers: u32,
 }
 
 /// The per-object and per-component state of a built system: large, so it
@@ -313,6 +315,7 @@ impl Builder<'_> {
                 generation: 0,
                 stopped: false,
                 refused: false,
+                late_answers: 0,
             });
         }
         // A component whose device is missing is refused: none of its

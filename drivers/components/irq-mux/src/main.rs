@@ -8,16 +8,20 @@
 //! and yielding while the line is pending (seL4 5.0 without MCS has no
 //! receive timeout), bounded by its own TSC reading. When every sharer has
 //! answered, or the bound (`ack_bound_tsc`) has passed, it acknowledges the
-//! line; in the second case it names each late sharer. A sharer's answer
-//! can only set its own bit, so no sharer can answer for another.
+//! line; in the second case it reports the late sharers' bits to the root
+//! task, which names them from the plan
+//! (`paddock_protocol::line_report`). A sharer's answer can only set its
+//! own bit, so no sharer can answer for another.
 #![no_std]
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use paddock_component_support::tsc;
 use paddock_irq_mux::{Line, Step};
+use paddock_protocol::line_report::{word, LATE};
+use paddock_runtime::sel4::ipc::MessageInfo;
 use paddock_runtime::sel4::{self, CPtr};
-use paddock_runtime::{entry, log, Component, SymbolKind, NOTIFICATION};
+use paddock_runtime::{entry, log, Component, SymbolKind, FAULT, NOTIFICATION};
 
 entry!(main);
 
@@ -27,14 +31,12 @@ entry!(main);
 const MAX_SHARERS: usize = 32;
 const CHANNEL_PREFIX: &str = "channel.";
 
-/// One sharer: its channel's name, the cap that signals it, and the bit
-/// its answers set in this component's notification.
+/// One sharer: the cap that signals it, and the bit its answers set in
+/// this component's notification.
 #[derive(Clone, Copy)]
 struct Sharer {
-    name: &'static str,
     signal: CPtr,
     bit: u64,
-    late: u32,
 }
 
 fn main(c: Component) -> ! {
@@ -43,14 +45,12 @@ fn main(c: Component) -> ! {
     let bound = c.param("ack_bound_tsc").unwrap_or(0);
     let pin = c.param("pin").unwrap_or(0);
     let notification = c.slot(NOTIFICATION).unwrap_or_else(|e| panic!("{e}"));
+    let root_task = c.slot(FAULT).unwrap_or_else(|e| panic!("{e}"));
 
     let mut sharers: [Option<Sharer>; MAX_SHARERS] = [None; MAX_SHARERS];
     let mut n = 0;
     for s in c.symbols() {
-        let Some(name) = s.name.strip_prefix(CHANNEL_PREFIX) else {
-            continue;
-        };
-        if s.kind != SymbolKind::BadgeBit {
+        if !s.name.starts_with(CHANNEL_PREFIX) || s.kind != SymbolKind::BadgeBit {
             continue;
         }
         if n == MAX_SHARERS {
@@ -59,12 +59,7 @@ fn main(c: Component) -> ! {
         }
         let signal = c.slot(s.name).unwrap_or_else(|e| panic!("{e}"));
         let bit = c.badge_bit(s.name).unwrap_or_else(|e| panic!("{e}"));
-        sharers[n] = Some(Sharer {
-            name,
-            signal,
-            bit,
-            late: 0,
-        });
+        sharers[n] = Some(Sharer { signal, bit });
         n += 1;
     }
     let mut line = Line::new(n, bound).unwrap_or_else(|e| panic!("{e}"));
@@ -116,16 +111,23 @@ fn main(c: Component) -> ! {
             }
         }
         if let Some((late, interrupt)) = report.take() {
-            for (i, s) in sharers.iter_mut().take(n).enumerate() {
-                if let (Some(s), true) = (s.as_mut(), late & (1 << i) != 0) {
-                    s.late += 1;
-                    log!(
-                        "sharer `{}` did not acknowledge interrupt {interrupt} of IOAPIC pin {pin} within {bound} TSC ticks ({} times late); the line was acknowledged without it",
-                        s.name,
-                        s.late
-                    );
-                }
-            }
+            // The late sharers' bits in this component's notification:
+            // the root task knows from the plan whose they are.
+            let bits = sharers
+                .iter()
+                .take(n)
+                .enumerate()
+                .filter(|&(i, _)| late & (1 << i) != 0)
+                .filter_map(|(_, s)| s.map(|s| s.bit))
+                .fold(0, |all, bit| all | bit);
+            let mut mrs = [0; 4];
+            mrs[word::LATE_BITS] = bits;
+            mrs[word::INTERRUPT] = interrupt;
+            sel4::syscall::send(
+                root_task,
+                MessageInfo::new(LATE, 0, 0, word::COUNT as u64),
+                mrs,
+            );
         }
     }
 }

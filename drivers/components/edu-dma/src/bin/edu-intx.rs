@@ -6,7 +6,10 @@
 //! on a shared line did. It then answers the line: on its own IRQ handler
 //! for an unshared pin (`irq.intx`), or through its channel to the line's
 //! holder (`channel.<component>-intx`), which sets only its own bit there.
-//! With `rogue = 1` it never answers. After the last of its interrupts it
+//! With `rogue = 1` it never answers, and it tries to have the root task
+//! blame the others: it sends a shared-line report naming every bit, as a
+//! line's holder would (the root task must ignore it). After the last of
+//! its interrupts it
 //! prints its counts and the delay from each raise to its arrival, in TSC
 //! ticks.
 #![no_std]
@@ -19,8 +22,10 @@ mod shared;
 
 use paddock_component_support::tsc;
 use paddock_edu::regs::irq;
+use paddock_protocol::line_report::{word, LATE};
+use paddock_runtime::sel4::ipc::MessageInfo;
 use paddock_runtime::sel4::{self, CPtr};
-use paddock_runtime::{entry, log, Component, SymbolKind};
+use paddock_runtime::{entry, log, Component, SymbolKind, FAULT};
 use shared::open_device;
 
 entry!(main);
@@ -68,6 +73,18 @@ fn main(c: Component) -> ! {
             ""
         }
     );
+
+    if rogue {
+        let root_task = c.slot(FAULT).unwrap_or_else(|e| panic!("{e}"));
+        let mut mrs = [0; 4];
+        mrs[word::LATE_BITS] = u64::MAX;
+        mrs[word::INTERRUPT] = 1;
+        sel4::syscall::send(
+            root_task,
+            MessageInfo::new(LATE, 0, 0, word::COUNT as u64),
+            mrs,
+        );
+    }
 
     let (mut raised, mut own, mut other) = (0u64, 0u64, 0u64);
     let (mut max_delay, mut total_delay) = (0u64, 0u64);
