@@ -181,7 +181,7 @@ fn the_audit_passes_and_lists_the_shared_line_as_a_finding() {
     let line = "  note shared-intx            IOAPIC pin 16 held by intx-16, shared by `first`, `second`: every sharer is signalled on every interrupt of the line";
     assert!(text.contains(line), "{text}");
     assert!(
-        text.contains(&format!("by up to {ACK_BOUND_TSC} TSC ticks per interrupt, after which intx-16 acknowledges it and names the late sharer")),
+        text.contains(&format!("by up to {ACK_BOUND_TSC} TSC ticks per interrupt, after which intx-16 acknowledges it and the root task names the late sharer")),
         "{text}"
     );
     let json = report::json(&d, &p, &a);

@@ -125,7 +125,7 @@ fn shared_lines(p: &Plan) -> Vec<Finding> {
                     names.join(", ")
                 ),
                 message: format!(
-                    "every sharer is signalled on every interrupt of the line, whichever device raised it, and must check its own device's status; a sharer that does not acknowledge delays the line, and so the other sharers' interrupts, by up to {bound} TSC ticks per interrupt, after which {} acknowledges it and names the late sharer",
+                    "every sharer is signalled on every interrupt of the line, whichever device raised it, and must check its own device's status; a sharer that does not acknowledge delays the line, and so the other sharers' interrupts, by up to {bound} TSC ticks per interrupt, after which {} acknowledges it and the root task names the late sharer",
                     holder.name
                 ),
             })
