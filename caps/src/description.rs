@@ -39,6 +39,8 @@ pub struct Description {
     pub channels: Vec<Channel>,
     #[serde(default, rename = "shared")]
     pub shared: Vec<SharedRegion>,
+    #[serde(default, rename = "disk")]
+    pub disks: Vec<Disk>,
     #[serde(skip)]
     pub source: Source,
 }
@@ -488,3 +490,31 @@ impl Rights {
         matches!(self, Rights::Rx | Rights::Rwx)
     }
 }
+
+/// `[[disk]]`: a raw disk image QEMU attaches as drive `name` (a
+/// `qemu_devices` entry names it with `drive=<name>`). `paddock build`
+/// makes it under the image's folder, from a host folder packed into a FAT
+/// volume or from a copy of an existing image file; the original is never
+/// written (docs/storage.md).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Disk {
+    pub name: Spanned<String>,
+    /// A host folder, relative to the description: its files become the
+    /// root directory of a new FAT volume.
+    #[serde(default)]
+    pub folder: Option<Spanned<String>>,
+    /// An existing raw disk image, relative to the description; copied.
+    #[serde(default)]
+    pub image: Option<Spanned<String>>,
+    /// The FAT volume's size (folder only).
+    #[serde(default)]
+    pub size_mib: Option<Spanned<i64>>,
+    /// 16 or 32 (folder only).
+    #[serde(default)]
+    pub fat: Option<Spanned<i64>>,
+}
+
+/// Defaults of a packed disk.
+pub const DEFAULT_DISK_MIB: i64 = 64;
+pub const DEFAULT_FAT: i64 = 32;

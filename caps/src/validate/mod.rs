@@ -15,6 +15,7 @@
 
 mod components;
 mod connections;
+pub mod disks;
 mod irqs;
 mod msix;
 mod names;
@@ -85,6 +86,7 @@ pub fn validate(d: &Description) -> Result<Model, Vec<Error>> {
     let irqs = v.irqs();
     let pci = v.pci();
     let (rings, channels, shared) = v.connections();
+    v.disks();
     v.badges_and_cnodes();
     if !v.errors.is_empty() {
         return Err(v.errors);

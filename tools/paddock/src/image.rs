@@ -24,6 +24,8 @@ pub struct Image {
     /// QEMU arguments that come from the description (machine, memory,
     /// devices); the runner adds CPU, console and image arguments.
     pub machine_args: Vec<String>,
+    /// The disk images QEMU attaches, made anew by this build.
+    pub disks: Vec<crate::disk::BuiltDisk>,
 }
 
 /// The host target the root task and components are compiled for: seL4
@@ -45,7 +47,7 @@ pub fn build(workspace: &Path, description_path: &Path) -> Result<Image> {
 
 /// How to build an image beyond what its description says. Nothing in a
 /// description reaches these: they exist for tests.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BuildOptions {
     /// Build the root task with the cargo feature `audit-injection`: it
     /// then builds the system wrong on purpose in four ways (see
@@ -55,11 +57,14 @@ pub struct BuildOptions {
     /// `target/sel4/<config>-audit-injection`), so a normal build never
     /// picks them up.
     pub inject_audit_faults: bool,
+    /// Pack this host folder into the description's one folder disk
+    /// instead of the folder it names (`./simulate --disk-from DIR`).
+    pub disk_from: Option<PathBuf>,
 }
 
 impl BuildOptions {
     /// What the folders of such a build are suffixed with.
-    fn suffix(self) -> &'static str {
+    fn suffix(&self) -> &'static str {
         if self.inject_audit_faults {
             "-audit-injection"
         } else {
@@ -106,7 +111,7 @@ pub fn build_planned_with(
         "rootserver, {} programs ({config})",
         programs.len()
     ));
-    let built = build_programs(workspace, config, &programs, options)?;
+    let built = build_programs(workspace, config, &programs, &options)?;
     step.done("ok");
 
     let dir = workspace
@@ -130,13 +135,26 @@ pub fn build_planned_with(
     let step = Step::start("link".to_string());
     link_rootserver(workspace, &library, &dir, &blob)?;
     step.done("ok");
+    let disks = if description.disks.is_empty() {
+        vec![]
+    } else {
+        let step = Step::start(format!("{} disk(s)", description.disks.len()));
+        let disks = crate::disk::make_all(description, &dir, options.disk_from.as_deref())?;
+        step.done("made");
+        disks
+    };
+    let mut machine_args = system.qemu_args();
+    for disk in &disks {
+        machine_args.extend(crate::disk::drive_args(disk));
+    }
     let image = Image {
         name: system.name.clone(),
         kernel: dir.join("kernel32.elf"),
         rootserver: dir.join("rootserver.elf"),
         dir: dir.clone(),
         config,
-        machine_args: system.qemu_args(),
+        machine_args,
+        disks,
     };
     copy_if_changed(&kernel.elf32, &image.kernel)?;
     let command = qemu::shell_command(&qemu::command_line(&image, qemu::Console::Interactive));
@@ -199,7 +217,7 @@ fn build_programs(
     workspace: &Path,
     config: KernelConfig,
     programs: &[&str],
-    options: BuildOptions,
+    options: &BuildOptions,
 ) -> Result<BuiltPrograms> {
     let packages = program_packages(workspace, programs)?;
     let target_dir =

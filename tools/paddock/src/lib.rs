@@ -1,6 +1,7 @@
 //! The paddock command's library: image building, QEMU runs and audits.
 
 pub mod audit;
+pub mod disk;
 pub mod image;
 pub mod progress;
 pub mod qemu;

@@ -23,6 +23,10 @@ enum Command {
         /// target/images/<name>-audit-injection/).
         #[arg(long, hide = true)]
         inject_audit_faults: bool,
+        /// Pack this folder into the description's disk instead of the
+        /// folder it names (a description with one folder disk).
+        #[arg(long, value_name = "DIR")]
+        disk_from: Option<PathBuf>,
     },
     /// Build (if needed) and boot an image in QEMU.
     Simulate(simulate::SimulateArgs),
@@ -41,11 +45,13 @@ fn main() -> ExitCode {
         Command::Build {
             image,
             inject_audit_faults,
+            disk_from,
         } => build(
             &workspace,
             image,
             image::BuildOptions {
                 inject_audit_faults: *inject_audit_faults,
+                disk_from: disk_from.clone(),
             },
         ),
         Command::Simulate(args) => simulate::run(&workspace, args),
@@ -72,7 +78,7 @@ fn build(
     path: &std::path::Path,
     options: image::BuildOptions,
 ) -> anyhow::Result<ExitCode> {
-    let image = image::build_with(workspace, path, options)?;
+    let image = image::build_with(workspace, path, options.clone())?;
     println!("image {} in {}", image.name, image.dir.display());
     if options.inject_audit_faults {
         println!("boot it with: {}/qemu-command", image.dir.display());

@@ -51,6 +51,10 @@ pub struct SimulateArgs {
     /// status is non-zero on any difference. Implies --batch.
     #[arg(long)]
     pub audit: bool,
+    /// Pack this host folder into the image's disk instead of the folder
+    /// its description names (a description with one folder disk).
+    #[arg(long, value_name = "DIR")]
+    pub disk_from: Option<PathBuf>,
 }
 
 /// The devices of an image a person can interact with.
@@ -84,7 +88,11 @@ pub fn run(workspace: &Path, args: &SimulateArgs) -> Result<ExitCode> {
     eprintln!("paddock: building {}", path.display());
     let (description, plan) = image::load_description(&path)?;
     let devices = Devices::of(&description);
-    let image = image::build_planned(workspace, &description, &plan)?;
+    let options = image::BuildOptions {
+        disk_from: args.disk_from.clone(),
+        ..image::BuildOptions::default()
+    };
+    let image = image::build_planned_with(workspace, &description, &plan, options)?;
     let extra = Extra {
         icount: args.icount,
         ..Extra::default()
