@@ -39,7 +39,11 @@ fn refused(rig: &Rig) -> TransportError {
         Err(other) => panic!("expected a transport error, got {other:?}"),
         Ok(_) => panic!("the device was accepted"),
     };
-    assert_ne!(rig.status() & status::FAILED, 0, "FAILED not set after {error}");
+    assert_ne!(
+        rig.status() & status::FAILED,
+        0,
+        "FAILED not set after {error}"
+    );
     assert_eq!(rig.status() & status::DRIVER_OK, 0);
     error
 }
@@ -64,8 +68,13 @@ fn a_device_without_version_1_is_refused() {
         ..Behaviour::default()
     });
     let e = refused(&rig);
-    assert!(matches!(e, TransportError::MissingFeatures { missing, .. } if missing == Features::VERSION_1));
-    assert!(e.to_string().contains("without the required 0x100000000"), "{e}");
+    assert!(
+        matches!(e, TransportError::MissingFeatures { missing, .. } if missing == Features::VERSION_1)
+    );
+    assert!(
+        e.to_string().contains("without the required 0x100000000"),
+        "{e}"
+    );
     rig.assert_clean();
 }
 
@@ -76,7 +85,9 @@ fn a_device_without_access_platform_is_refused() {
         ..Behaviour::default()
     });
     let e = refused(&rig);
-    assert!(matches!(e, TransportError::MissingFeatures { missing, .. } if missing == Features::ACCESS_PLATFORM));
+    assert!(
+        matches!(e, TransportError::MissingFeatures { missing, .. } if missing == Features::ACCESS_PLATFORM)
+    );
     rig.assert_clean();
 }
 
@@ -87,7 +98,10 @@ fn features_ok_not_kept_is_refused() {
         ..Behaviour::default()
     });
     let e = refused(&rig);
-    assert!(matches!(e, TransportError::FeaturesNotAccepted { .. }), "{e}");
+    assert!(
+        matches!(e, TransportError::FeaturesNotAccepted { .. }),
+        "{e}"
+    );
     assert!(e.to_string().contains("did not keep FEATURES_OK"), "{e}");
     // Nothing past negotiation was attempted.
     assert_eq!(rig.model.borrow().queue.enable, 0);
@@ -118,7 +132,10 @@ fn a_refused_msix_vector_is_reported() {
             read: paddock_virtio::NO_VECTOR
         }
     );
-    assert_eq!(e.to_string(), "queue 0: MSI-X entry 1 refused (read back 0xffff)");
+    assert_eq!(
+        e.to_string(),
+        "queue 0: MSI-X entry 1 refused (read back 0xffff)"
+    );
 
     let rig = Rig::new(Behaviour::default());
     let interrupts = paddock_virtio::blk::Interrupts {
@@ -215,14 +232,31 @@ fn structures_past_the_bar_are_refused() {
     );
     assert!(matches!(
         transport_error(&rig),
-        TransportError::StructurePastBar { kind: StructureKind::Notify, offset: 0xffff_f000, .. }
+        TransportError::StructurePastBar {
+            kind: StructureKind::Notify,
+            offset: 0xffff_f000,
+            ..
+        }
     ));
     // Structures that fit the BAR but not the part of it the plan maps.
     let rig = Rig::new(Behaviour::default());
-    let e = paddock_virtio::Transport::new(&model::ConfigSpace(rig.model.clone()), rig.bars_of_size(0x2000))
-        .err()
-        .unwrap();
-    assert!(matches!(e, TransportError::StructurePastBar { kind: StructureKind::Notify, bar_size: 0x2000, .. }), "{e}");
+    let e = paddock_virtio::Transport::new(
+        &model::ConfigSpace(rig.model.clone()),
+        rig.bars_of_size(0x2000),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(
+            e,
+            TransportError::StructurePastBar {
+                kind: StructureKind::Notify,
+                bar_size: 0x2000,
+                ..
+            }
+        ),
+        "{e}"
+    );
     rig.assert_clean();
 }
 
@@ -256,8 +290,14 @@ fn structures_in_unmapped_or_reserved_bars_are_refused() {
 
 #[test]
 fn malformed_capabilities_are_refused() {
-    let rig = Rig::with_caps(Behaviour::default(), &caps_with(|c| c.retain(|c| c.cfg_type != 2)));
-    assert_eq!(transport_error(&rig), TransportError::MissingStructure(StructureKind::Notify));
+    let rig = Rig::with_caps(
+        Behaviour::default(),
+        &caps_with(|c| c.retain(|c| c.cfg_type != 2)),
+    );
+    assert_eq!(
+        transport_error(&rig),
+        TransportError::MissingStructure(StructureKind::Notify)
+    );
 
     let rig = Rig::with_caps(Behaviour::default(), &caps_with(|c| c[3].cap_len = 16));
     assert_eq!(
@@ -279,7 +319,10 @@ fn malformed_capabilities_are_refused() {
     }
     assert_eq!(
         transport_error(&rig),
-        TransportError::CapabilityPastConfigSpace { at: 0xf0, needed: 20 }
+        TransportError::CapabilityPastConfigSpace {
+            at: 0xf0,
+            needed: 20
+        }
     );
 }
 
@@ -307,7 +350,11 @@ fn short_or_misaligned_structures_are_refused() {
     let rig = Rig::with_caps(Behaviour::default(), &caps_with(|c| c[2].length = 4));
     assert!(matches!(
         refused(&rig),
-        TransportError::DeviceConfigOutOfRange { offset: 0, width: 8, length: 4 }
+        TransportError::DeviceConfigOutOfRange {
+            offset: 0,
+            width: 8,
+            length: 4
+        }
     ));
     rig.assert_clean();
 }
@@ -316,7 +363,10 @@ fn short_or_misaligned_structures_are_refused() {
 fn bad_notify_multipliers_and_offsets_are_refused() {
     for m in [1, 3, 6] {
         let rig = Rig::with_caps(Behaviour::default(), &caps_with(|c| c[3].multiplier = m));
-        assert_eq!(transport_error(&rig), TransportError::NotifyMultiplierInvalid(m));
+        assert_eq!(
+            transport_error(&rig),
+            TransportError::NotifyMultiplierInvalid(m)
+        );
     }
     // 2 x 2^31 is 2^32: a 32-bit product would wrap to offset 0.
     let rig = Rig::with_caps(
@@ -340,7 +390,13 @@ fn bad_notify_multipliers_and_offsets_are_refused() {
         notify_off: 1024,
         ..Behaviour::default()
     });
-    assert!(matches!(refused(&rig), TransportError::NotifyOutOfRange { notify_off: 1024, .. }));
+    assert!(matches!(
+        refused(&rig),
+        TransportError::NotifyOutOfRange {
+            notify_off: 1024,
+            ..
+        }
+    ));
     let rig = Rig::new(Behaviour {
         notify_off: 1023,
         ..Behaviour::default()
@@ -353,9 +409,15 @@ fn bad_notify_multipliers_and_offsets_are_refused() {
 fn steps_out_of_order_are_refused() {
     let rig = Rig::new(Behaviour::default());
     let mut t = rig.transport().unwrap();
-    let e = t.setup_queue::<16>(0, rig.queue.memory, None).err().unwrap();
+    let e = t
+        .setup_queue::<16>(0, rig.queue.memory, None)
+        .err()
+        .unwrap();
     assert!(matches!(e, TransportError::OutOfOrder { .. }), "{e}");
-    assert!(matches!(t.driver_ok(), Err(TransportError::OutOfOrder { .. })));
+    assert!(matches!(
+        t.driver_ok(),
+        Err(TransportError::OutOfOrder { .. })
+    ));
     assert_eq!(rig.status(), 0);
 }
 

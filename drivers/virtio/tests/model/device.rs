@@ -190,7 +190,10 @@ impl Model {
             driver_features: 0,
             msix_config: NO_VECTOR,
             queue_select: 0,
-            queue: QueueRegs { msix: NO_VECTOR, ..QueueRegs::default() },
+            queue: QueueRegs {
+                msix: NO_VECTOR,
+                ..QueueRegs::default()
+            },
             reset_reads_left: 0,
             capacity: sectors,
             seg_max: 8,
@@ -214,7 +217,10 @@ impl Model {
         self.status = 0;
         self.driver_features = 0;
         self.msix_config = NO_VECTOR;
-        self.queue = QueueRegs { msix: NO_VECTOR, ..QueueRegs::default() };
+        self.queue = QueueRegs {
+            msix: NO_VECTOR,
+            ..QueueRegs::default()
+        };
         self.reset_reads_left = self.b.reset_reads;
     }
 
@@ -272,7 +278,10 @@ impl Model {
             common::DEVICE_FEATURE_SELECT => (self.device_feature_select.into(), 4),
             common::DEVICE_FEATURE => {
                 let shift = 32 * self.device_feature_select.min(2);
-                ((self.b.device_features.checked_shr(shift).unwrap_or(0)) as u32 as u64, 4)
+                (
+                    (self.b.device_features.checked_shr(shift).unwrap_or(0)) as u32 as u64,
+                    4,
+                )
             }
             common::DRIVER_FEATURE_SELECT => (self.driver_feature_select.into(), 4),
             common::MSIX_CONFIG => (self.msix_config.into(), 2),
@@ -285,9 +294,15 @@ impl Model {
                 (self.generation.into(), 1)
             }
             common::QUEUE_SELECT => (self.queue_select.into(), 2),
-            common::QUEUE_SIZE if self.queue_select == 0 => {
-                (if q.size == 0 { self.b.queue_max } else { q.size }.into(), 2)
-            }
+            common::QUEUE_SIZE if self.queue_select == 0 => (
+                if q.size == 0 {
+                    self.b.queue_max
+                } else {
+                    q.size
+                }
+                .into(),
+                2,
+            ),
             common::QUEUE_MSIX_VECTOR => (q.msix.into(), 2),
             common::QUEUE_ENABLE => (q.enable.into(), 2),
             common::QUEUE_NOTIFY_OFF => (self.b.notify_off.into(), 2),
@@ -377,7 +392,9 @@ impl Model {
             }
         };
         if width != expected {
-            self.violation(format!("common register {at:#x} written {width} bytes wide"));
+            self.violation(format!(
+                "common register {at:#x} written {width} bytes wide"
+            ));
         }
     }
 
@@ -407,7 +424,9 @@ impl Model {
         self.notifications += 1;
         let expected = u64::from(self.b.notify_off) * u64::from(MULTIPLIER);
         if at != expected || value != 0 {
-            self.violation(format!("notify {value} at {at:#x}, queue 0's register is {expected:#x}"));
+            self.violation(format!(
+                "notify {value} at {at:#x}, queue 0's register is {expected:#x}"
+            ));
         }
         if self.status & status::DRIVER_OK == 0 || self.queue.enable != 1 {
             self.violation(format!("notified in status {:#x}", self.status));

@@ -57,7 +57,11 @@ pub struct QueueParts {
 
 impl Dma {
     fn map(&mut self, iova: u64, len: usize, view: View) {
-        self.regions.push(Region { iova, len: len as u64, view });
+        self.regions.push(Region {
+            iova,
+            len: len as u64,
+            view,
+        });
     }
 
     /// A queue of `size` entries at [`QUEUE_IOVA`], mapped for the device.
@@ -70,11 +74,24 @@ impl Dma {
         let descriptors = Descriptor::table_from_bytes(leak(16 * usize::from(size)), size).unwrap();
         let avail = AvailRing::from_bytes(leak(avail_ring_bytes(size)), size).unwrap();
         let used = UsedRing::from_bytes(leak(used_ring_bytes(size)), size).unwrap();
-        self.map(iovas.descriptors.0, 16 * usize::from(size), View::Descriptors(descriptors));
-        self.map(iovas.available.0, avail_ring_bytes(size), View::Avail(avail));
+        self.map(
+            iovas.descriptors.0,
+            16 * usize::from(size),
+            View::Descriptors(descriptors),
+        );
+        self.map(
+            iovas.available.0,
+            avail_ring_bytes(size),
+            View::Avail(avail),
+        );
         self.map(iovas.used.0, used_ring_bytes(size), View::Used(used));
         let memory = QueueMemory::new(descriptors, avail, used, iovas).unwrap();
-        QueueParts { descriptors, avail, used, memory }
+        QueueParts {
+            descriptors,
+            avail,
+            used,
+            memory,
+        }
     }
 
     /// `count` request slots at [`REQUESTS_IOVA`].
@@ -95,28 +112,51 @@ impl Dma {
     fn find(&self, iova: u64, len: u64) -> Result<(&Region, u64), String> {
         self.regions
             .iter()
-            .find(|r| iova >= r.iova && iova.checked_add(len).is_some_and(|end| end <= r.iova + r.len))
+            .find(|r| {
+                iova >= r.iova
+                    && iova
+                        .checked_add(len)
+                        .is_some_and(|end| end <= r.iova + r.len)
+            })
             .map(|r| (r, iova - r.iova))
             .ok_or_else(|| format!("DMA fault: {len} bytes at IOVA {iova:#x} are not mapped"))
     }
 
     pub fn descriptors(&self, iova: u64, size: u16) -> Result<&'static [Descriptor], String> {
         match self.find(iova, 16 * u64::from(size))? {
-            (Region { view: View::Descriptors(d), .. }, 0) => Ok(&d[..usize::from(size)]),
+            (
+                Region {
+                    view: View::Descriptors(d),
+                    ..
+                },
+                0,
+            ) => Ok(&d[..usize::from(size)]),
             _ => Err(format!("IOVA {iova:#x} is not a descriptor table")),
         }
     }
 
     pub fn avail(&self, iova: u64, size: u16) -> Result<&'static AvailRing, String> {
         match self.find(iova, avail_ring_bytes(size) as u64)? {
-            (Region { view: View::Avail(a), .. }, 0) => Ok(a),
+            (
+                Region {
+                    view: View::Avail(a),
+                    ..
+                },
+                0,
+            ) => Ok(a),
             _ => Err(format!("IOVA {iova:#x} is not an available ring")),
         }
     }
 
     pub fn used(&self, iova: u64, size: u16) -> Result<&'static UsedRing, String> {
         match self.find(iova, used_ring_bytes(size) as u64)? {
-            (Region { view: View::Used(u), .. }, 0) => Ok(u),
+            (
+                Region {
+                    view: View::Used(u),
+                    ..
+                },
+                0,
+            ) => Ok(u),
             _ => Err(format!("IOVA {iova:#x} is not a used ring")),
         }
     }
@@ -124,9 +164,13 @@ impl Dma {
     /// The request slot whose header starts at `iova`.
     pub fn header(&self, iova: u64) -> Result<&'static RequestSlot, String> {
         match self.find(iova, 16)? {
-            (Region { view: View::Requests(s), .. }, at) if at % SLOT_BYTES as u64 == 0 => {
-                Ok(&s[(at / SLOT_BYTES as u64) as usize])
-            }
+            (
+                Region {
+                    view: View::Requests(s),
+                    ..
+                },
+                at,
+            ) if at % SLOT_BYTES as u64 == 0 => Ok(&s[(at / SLOT_BYTES as u64) as usize]),
             _ => Err(format!("IOVA {iova:#x} is not a request header")),
         }
     }
@@ -134,9 +178,13 @@ impl Dma {
     /// The status byte at `iova`.
     pub fn status(&self, iova: u64) -> Result<&'static AtomicU8, String> {
         match self.find(iova, 1)? {
-            (Region { view: View::Requests(s), .. }, at)
-                if at % SLOT_BYTES as u64 == STATUS_OFFSET =>
-            {
+            (
+                Region {
+                    view: View::Requests(s),
+                    ..
+                },
+                at,
+            ) if at % SLOT_BYTES as u64 == STATUS_OFFSET => {
                 Ok(&s[(at / SLOT_BYTES as u64) as usize].status)
             }
             _ => Err(format!("IOVA {iova:#x} is not a status byte")),
@@ -146,9 +194,13 @@ impl Dma {
     /// Data bytes at `iova`: only the client's window.
     pub fn bytes(&self, iova: u64, len: u32) -> Result<&'static [AtomicU8], String> {
         match self.find(iova, len.into())? {
-            (Region { view: View::Data(d), .. }, at) => {
-                Ok(&d[at as usize..at as usize + len as usize])
-            }
+            (
+                Region {
+                    view: View::Data(d),
+                    ..
+                },
+                at,
+            ) => Ok(&d[at as usize..at as usize + len as usize]),
             _ => Err(format!("IOVA {iova:#x} is not in the data window")),
         }
     }
@@ -166,5 +218,8 @@ pub fn fill(window: &[AtomicU8], iova: u64, bytes: &[u8]) {
 /// Reads `len` bytes of the data window at `iova` (the client reading).
 pub fn read(window: &[AtomicU8], iova: u64, len: usize) -> Vec<u8> {
     let at = (iova - DATA_IOVA) as usize;
-    window[at..at + len].iter().map(|c| c.load(Ordering::Relaxed)).collect()
+    window[at..at + len]
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed))
+        .collect()
 }

@@ -56,7 +56,10 @@ impl Rig {
 
     pub fn bars_of_size(&self, size: u64) -> [Option<Bar>; 6] {
         let mut bars: [Option<Bar>; 6] = Default::default();
-        bars[usize::from(device::BAR)] = Some(Bar { model: self.model.clone(), size });
+        bars[usize::from(device::BAR)] = Some(Bar {
+            model: self.model.clone(),
+            size,
+        });
         bars
     }
 
@@ -67,11 +70,19 @@ impl Rig {
     /// A driver brought to DRIVER_OK, queue on MSI-X entry 1, configuration
     /// changes on entry 0.
     pub fn blk(&self) -> Result<BlkDevice<'static, Bar, N>, BlkError> {
-        self.blk_with(Interrupts { config: Some(0), queue: Some(1) })
+        self.blk_with(Interrupts {
+            config: Some(0),
+            queue: Some(1),
+        })
     }
 
     pub fn blk_with(&self, interrupts: Interrupts) -> Result<BlkDevice<'static, Bar, N>, BlkError> {
-        BlkDevice::new(self.transport()?, self.queue.memory, self.requests, interrupts)
+        BlkDevice::new(
+            self.transport()?,
+            self.queue.memory,
+            self.requests,
+            interrupts,
+        )
     }
 
     /// The device status register's value.
@@ -83,7 +94,11 @@ impl Rig {
     /// reached outside its IOSpace.
     pub fn assert_clean(&self) {
         let m = self.model.borrow();
-        assert!(m.violations.is_empty(), "driver violations: {:?}", m.violations);
+        assert!(
+            m.violations.is_empty(),
+            "driver violations: {:?}",
+            m.violations
+        );
         assert!(m.faults.is_empty(), "device faults: {:?}", m.faults);
     }
 }

@@ -18,19 +18,29 @@ struct Segment {
 impl Model {
     /// Processes every chain the driver has made available.
     pub fn process(&mut self) {
-        if let Err(fault) = self.try_process() {
+        self.process_at_most(usize::MAX)
+    }
+
+    /// Processes the oldest chain the driver has made available, if any.
+    pub fn process_one(&mut self) {
+        self.process_at_most(1)
+    }
+
+    fn process_at_most(&mut self, chains: usize) {
+        if let Err(fault) = self.try_process(chains) {
             self.faults.push(fault);
         }
     }
 
-    fn try_process(&mut self) -> Result<(), String> {
+    fn try_process(&mut self, mut chains: usize) -> Result<(), String> {
         let q = self.queue;
         let descriptors = self.dma.descriptors(q.desc, q.size)?;
         let avail = self.dma.avail(q.driver, q.size)?;
         let used = self.dma.used(q.device, q.size)?;
         let mask = q.size - 1;
         let avail_idx = u16::from_le(avail.idx.load(Ordering::Acquire));
-        while self.queue.last_avail != avail_idx {
+        while self.queue.last_avail != avail_idx && chains > 0 {
+            chains -= 1;
             let slot = usize::from(self.queue.last_avail & mask);
             let head = u16::from_le(avail.ring[slot].load(Ordering::Relaxed));
             let mut chain = Vec::new();
@@ -76,7 +86,11 @@ impl Model {
             Some(Tamper::LenExtra(extra)) => entry.1 = writable + extra,
             _ => {}
         }
-        let copies = if matches!(tamper, Some(Tamper::CompleteTwice)) { 2 } else { 1 };
+        let copies = if matches!(tamper, Some(Tamper::CompleteTwice)) {
+            2
+        } else {
+            1
+        };
         for _ in 0..copies {
             let e = &used.ring[usize::from(self.queue.used_idx & mask)];
             e.id.store(entry.0.to_le(), Ordering::Relaxed);
@@ -96,7 +110,12 @@ impl Model {
         let (Some(header), Some(status)) = (chain.first(), chain.last()) else {
             return Err("empty chain".into());
         };
-        if chain.len() < 2 || header.writable || header.len != 16 || !status.writable || status.len != 1 {
+        if chain.len() < 2
+            || header.writable
+            || header.len != 16
+            || !status.writable
+            || status.len != 1
+        {
             return Err("not a virtio-blk request: header, data, status".into());
         }
         let slot = self.dma.header(header.addr)?;
@@ -105,7 +124,9 @@ impl Model {
         let sector = u64::from_le(slot.sector.load(Ordering::Relaxed));
         let data = &chain[1..chain.len() - 1];
         let bytes: u64 = data.iter().map(|s| u64::from(s.len)).sum();
-        let start = sector.checked_mul(512).filter(|s| s + bytes <= self.disk.len() as u64);
+        let start = sector
+            .checked_mul(512)
+            .filter(|s| s + bytes <= self.disk.len() as u64);
         let failing = self
             .b
             .io_error_sector
