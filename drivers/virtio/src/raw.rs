@@ -224,3 +224,119 @@ impl<'a> RequestMemory<'a> {
         RequestMemory::new(slots, part.iova)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::layout::{avail_ring_bytes, descriptor_table_bytes, used_ring_bytes};
+
+    /// 256 bytes standing in for a BAR.
+    #[repr(C, align(4096))]
+    struct Page([u8; 256]);
+
+    #[test]
+    fn a_mapped_region_stays_inside_its_mapping() {
+        let mut page = Page([0; 256]);
+        let base = NonNull::new(page.0.as_mut_ptr()).unwrap();
+        // SAFETY: `page` outlives `r` and is only accessed through it.
+        let r = unsafe { MappedRegion::new(base, 64) };
+        r.write32(0x10, 0x1234_5678);
+        r.write64(0x20, 0x1122_3344_5566_7788);
+        assert_eq!(
+            (r.read32(0x10), r.read16(0x12), r.read8(0x13)),
+            (0x1234_5678, 0x1234, 0x12)
+        );
+        assert_eq!(r.read64(0x20), 0x1122_3344_5566_7788);
+        // Past the end, straddling it, misaligned, or at an offset that
+        // would overflow: all ones, and nothing written.
+        assert_eq!(r.read32(64), u32::MAX);
+        assert_eq!(r.read32(62), u32::MAX);
+        assert_eq!(r.read32(0x11), u32::MAX);
+        assert_eq!(r.read16(u64::MAX), u16::MAX);
+        r.write32(64, 0xdead_beef);
+        r.write16(0x11, 0xbeef);
+        r.write8(u64::MAX, 1);
+        // `r` is not used again: the page is read directly from here on.
+        assert!(page.0[64..].iter().all(|&b| b == 0));
+        assert_eq!(page.0[0x11], 0x56);
+    }
+
+    #[test]
+    fn raw_queue_memory_is_checked() {
+        let mut page = Page([0; 256]);
+        let p = page.0.as_mut_ptr();
+        let part = |offset: usize, len: usize, iova: u64| Part {
+            vaddr: p.wrapping_add(offset),
+            len,
+            iova: Iova(iova),
+        };
+        let (d, a, u) = (
+            descriptor_table_bytes(4),
+            avail_ring_bytes(4),
+            used_ring_bytes(4),
+        );
+        // SAFETY (all calls): the parts lie in `page`, which outlives the
+        // views and is touched only through them; they do not overlap.
+        let ok = unsafe {
+            QueueMemory::from_raw(
+                part(0, d, 0x1000),
+                part(64, a, 0x2000),
+                part(96, u, 0x3000),
+                4,
+            )
+        };
+        assert_eq!(ok.map(|m| m.capacity()), Ok(4));
+        let misaligned = unsafe {
+            QueueMemory::from_raw(
+                part(8, d, 0x1000),
+                part(80, a, 0x2000),
+                part(96, u, 0x3000),
+                4,
+            )
+        };
+        assert!(matches!(
+            misaligned,
+            Err(LayoutError::Misaligned {
+                part: "descriptor table",
+                ..
+            })
+        ));
+        let short = unsafe {
+            QueueMemory::from_raw(
+                part(0, d, 0x1000),
+                part(64, a, 0x2000),
+                part(96, u - 1, 0x3000),
+                4,
+            )
+        };
+        assert_eq!(
+            short.err(),
+            Some(LayoutError::TooSmall {
+                needed: u,
+                given: u - 1
+            })
+        );
+        let bad_iova = unsafe {
+            QueueMemory::from_raw(
+                part(0, d, 0x1008),
+                part(64, a, 0x2000),
+                part(96, u, 0x3000),
+                4,
+            )
+        };
+        assert!(matches!(
+            bad_iova,
+            Err(LayoutError::Misaligned {
+                address: 0x1008,
+                ..
+            })
+        ));
+        let bad_size =
+            unsafe { QueueMemory::from_raw(part(0, d, 0), part(64, a, 0), part(96, u, 0), 3) };
+        assert_eq!(bad_size.err(), Some(LayoutError::BadQueueSize { size: 3 }));
+        let slots = unsafe { RequestMemory::from_raw(part(128, 128, 0x4000), 4) };
+        assert_eq!(slots.map(|s| s.len()), Ok(4));
+        let slots = unsafe { RequestMemory::from_raw(part(128, 100, 0x4000), 4) };
+        assert!(matches!(slots, Err(LayoutError::TooSmall { .. })));
+    }
+}
