@@ -10,7 +10,8 @@ use crate::Iova;
 
 /// Finding, checking or setting up the device failed. After an error from
 /// [`Transport::negotiate`](crate::Transport::negotiate) or a later set-up
-/// step the transport has already set the device's FAILED status bit.
+/// step the transport has already set the device's FAILED status bit;
+/// `OutOfOrder` is the exception: it touches nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TransportError {
     /// A configuration-space read failed (the root task's answer).
