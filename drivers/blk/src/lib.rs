@@ -167,6 +167,8 @@ pub use driver::{CompleteError, DriverQueues};
 pub use error::{BlockError, ProtocolViolation, SetupError};
 pub use info::{Geometry, InfoError, InfoPage, MAX_BLOCK_SIZE, MAX_QUEUE_DEPTH, MIN_BLOCK_SIZE};
 pub use layout::{Control, ControlLayout};
+/// The queue answers and errors shared with `paddock-ring`.
+pub use paddock_ring::{Idle, LayoutError, Notify, PeerError, PushError};
 pub use queue::{record_queue_bytes, Record, RecordConsumer, RecordProducer, RecordQueue};
 pub use record::{
     Op, Request, Response, Status, StorageInfo, INFO_BYTES, INFO_MAGIC, INFO_VERSION,
