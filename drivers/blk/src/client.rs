@@ -18,9 +18,14 @@
 //! Nothing the driver writes. A response must name an id in flight, carry
 //! a known status and a plausible block count; anything else is a
 //! [`ProtocolViolation`], after which the client refuses every call (the
-//! queues are in an unknown state). Data read through a misbehaving driver
-//! may of course be wrong: the protocol keeps the driver out of the
-//! client's memory, it cannot vouch for the device's contents.
+//! queues are in an unknown state). The client takes every response
+//! already queued before it reuses ids, so a response repeated within
+//! such a batch names an id no longer in flight and is caught; one
+//! repeated after its id was reused cannot be told from an answer to the
+//! new request. That is a false claim of completion, which a hostile
+//! driver can make anyway (answer `Ok` without starting the device), as
+//! it can return wrong data: the protocol keeps the driver out of the
+//! client's memory, it cannot vouch for what the device did.
 
 use paddock_ring::{Idle, PushError};
 
@@ -324,19 +329,29 @@ impl<'a, S: DriverSignal> BlockClient<'a, S> {
             if self.outstanding == 0 {
                 break;
             }
-            let (pending, status, done) = self.wait_response()?;
-            match (status, &mut data) {
-                (Status::Ok, Data::Read(sink)) => {
-                    let (first, count) = (pending.first, pending.count as usize);
-                    sink.drain_window(first, count, &self.window, pending.offset);
+            // Sleep for one response, then take every other one already
+            // there before submitting more: ids are reused only after the
+            // batch, so a response duplicated within it is caught as a
+            // response for an id not in flight.
+            let mut next = Some(self.wait_response()?);
+            while let Some((pending, status, done)) = next {
+                match (status, &mut data) {
+                    (Status::Ok, Data::Read(sink)) => {
+                        let (first, count) = (pending.first, pending.count as usize);
+                        sink.drain_window(first, count, &self.window, pending.offset);
+                    }
+                    (Status::Ok, Data::Write(_)) => {}
+                    (status, _) => {
+                        first_error.get_or_insert(BlockError::Status {
+                            status,
+                            block: pending.block + u64::from(done),
+                        });
+                    }
                 }
-                (Status::Ok, Data::Write(_)) => {}
-                (status, _) => {
-                    first_error.get_or_insert(BlockError::Status {
-                        status,
-                        block: pending.block + u64::from(done),
-                    });
-                }
+                next = match self.outstanding {
+                    0 => None,
+                    _ => self.poll_response()?,
+                };
             }
         }
         first_error.map_or(Ok(()), Err)
@@ -371,21 +386,27 @@ impl<'a, S: DriverSignal> BlockClient<'a, S> {
         }
     }
 
-    /// The next response, checked, sleeping until the driver signals when
-    /// none is there.
+    /// The next response, checked, sleeping until the driver signals while
+    /// there is none.
     fn wait_response(&mut self) -> Result<(Pending, Status, u32), BlockError> {
         loop {
-            match self.responses.pop() {
-                Ok(Some(response)) => {
-                    return self.accept(&response).map_err(|v| self.fail(v));
-                }
-                Ok(None) => match self.responses.request_signal() {
-                    Ok(Idle::Sleep) => self.signal.wait_for_driver(),
-                    Ok(Idle::MoreWork) => {}
-                    Err(e) => return Err(self.fail(ProtocolViolation::Queue(e))),
-                },
+            if let Some(answer) = self.poll_response()? {
+                return Ok(answer);
+            }
+            match self.responses.request_signal() {
+                Ok(Idle::Sleep) => self.signal.wait_for_driver(),
+                Ok(Idle::MoreWork) => {}
                 Err(e) => return Err(self.fail(ProtocolViolation::Queue(e))),
             }
+        }
+    }
+
+    /// The next response, checked, if there is one.
+    fn poll_response(&mut self) -> Result<Option<(Pending, Status, u32)>, BlockError> {
+        match self.responses.pop() {
+            Ok(Some(response)) => self.accept(&response).map(Some).map_err(|v| self.fail(v)),
+            Ok(None) => Ok(None),
+            Err(e) => Err(self.fail(ProtocolViolation::Queue(e))),
         }
     }
 
