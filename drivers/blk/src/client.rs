@@ -29,6 +29,7 @@
 
 use paddock_ring::{Idle, PushError};
 
+use crate::checker::InFlight;
 use crate::error::{BlockError, ProtocolViolation, SetupError};
 use crate::info::{Geometry, MAX_QUEUE_DEPTH};
 use crate::layout::Control;
@@ -103,16 +104,23 @@ pub(crate) enum Data<'b> {
     Write(&'b dyn Source),
 }
 
-/// A request in flight: which blocks, and where they belong in the
-/// caller's buffer.
+/// A request in flight: which blocks. Where they are in the window
+/// follows from the id, and where in the caller's buffer from the call's
+/// first block, so the table of these stays small (4 KiB at the largest
+/// queue depth) for components with small stacks.
 #[derive(Clone, Copy, Debug)]
 struct Pending {
     block: u64,
     count: u32,
-    /// Index, in the caller's buffer, of the first block.
-    first: usize,
-    /// Where the data is in the window (the id's slot).
-    offset: usize,
+}
+
+/// A checked response: the request it answers, and what the driver said.
+#[derive(Clone, Copy, Debug)]
+struct Answer {
+    id: u32,
+    pending: Pending,
+    status: Status,
+    done: u32,
 }
 
 /// The client end of a block device.
@@ -126,8 +134,9 @@ pub struct BlockClient<'a, S> {
     ids: u32,
     /// Blocks per window slot, and so per request.
     chunk_blocks: u32,
-    pending: [Option<Pending>; MAX_QUEUE_DEPTH as usize],
-    outstanding: u32,
+    /// Ids in flight; `pending[id]` is meaningful only for these.
+    in_flight: InFlight,
+    pending: [Pending; MAX_QUEUE_DEPTH as usize],
     /// Set by the first protocol violation; every later call fails with it.
     broken: Option<ProtocolViolation>,
 }
@@ -188,8 +197,8 @@ impl<'a, S: DriverSignal> BlockClient<'a, S> {
             signal,
             ids,
             chunk_blocks,
-            pending: [None; MAX_QUEUE_DEPTH as usize],
-            outstanding: 0,
+            in_flight: InFlight::new(),
+            pending: [Pending { block: 0, count: 0 }; MAX_QUEUE_DEPTH as usize],
             broken: None,
         })
     }
@@ -246,21 +255,14 @@ impl<'a, S: DriverSignal> BlockClient<'a, S> {
             return Err(BlockError::ReadOnly);
         }
         self.usable()?;
-        let nothing = Pending {
-            block: 0,
-            count: 0,
-            first: 0,
-            offset: 0,
-        };
+        let nothing = Pending { block: 0, count: 0 };
         self.submit(Request::flush(0), nothing)?;
         self.publish_requests();
-        let (pending, status, done) = self.wait_response()?;
-        match status {
-            Status::Ok => Ok(()),
-            _ => Err(BlockError::Status {
-                status,
-                block: pending.block + u64::from(done),
-            }),
+        match self.wait_response()? {
+            Answer {
+                status: Status::Ok, ..
+            } => Ok(()),
+            Answer { status, .. } => Err(BlockError::Status { status, block: 0 }),
         }
     }
 
@@ -307,8 +309,8 @@ impl<'a, S: DriverSignal> BlockClient<'a, S> {
                 let Some(id) = self.free_id() else { break };
                 let count = u64::from(self.chunk_blocks).min(blocks - submitted) as u32;
                 let offset = id as usize * chunk_bytes;
-                let first = submitted as usize;
                 if let Data::Write(source) = &data {
+                    let first = submitted as usize;
                     source.fill_window(first, count as usize, &self.window, offset);
                 }
                 let block = start + submitted;
@@ -316,17 +318,11 @@ impl<'a, S: DriverSignal> BlockClient<'a, S> {
                     Op::Read => Request::read(id, block, count, offset as u64),
                     _ => Request::write(id, block, count, offset as u64),
                 };
-                let pending = Pending {
-                    block,
-                    count,
-                    first,
-                    offset,
-                };
-                self.submit(request, pending)?;
+                self.submit(request, Pending { block, count })?;
                 submitted += u64::from(count);
             }
             self.publish_requests();
-            if self.outstanding == 0 {
+            if self.in_flight.is_empty() {
                 break;
             }
             // Sleep for one response, then take every other one already
@@ -334,23 +330,28 @@ impl<'a, S: DriverSignal> BlockClient<'a, S> {
             // batch, so a response duplicated within it is caught as a
             // response for an id not in flight.
             let mut next = Some(self.wait_response()?);
-            while let Some((pending, status, done)) = next {
-                match (status, &mut data) {
+            while let Some(answer) = next {
+                let Pending { block, count } = answer.pending;
+                match (answer.status, &mut data) {
                     (Status::Ok, Data::Read(sink)) => {
-                        let (first, count) = (pending.first, pending.count as usize);
-                        sink.drain_window(first, count, &self.window, pending.offset);
+                        // `block - start` indexes the caller's buffer: the
+                        // chunk was cut from it.
+                        let first = (block - start) as usize;
+                        let offset = answer.id as usize * chunk_bytes;
+                        sink.drain_window(first, count as usize, &self.window, offset);
                     }
                     (Status::Ok, Data::Write(_)) => {}
                     (status, _) => {
                         first_error.get_or_insert(BlockError::Status {
                             status,
-                            block: pending.block + u64::from(done),
+                            block: block + u64::from(answer.done),
                         });
                     }
                 }
-                next = match self.outstanding {
-                    0 => None,
-                    _ => self.poll_response()?,
+                next = if self.in_flight.is_empty() {
+                    None
+                } else {
+                    self.poll_response()?
                 };
             }
         }
@@ -358,7 +359,7 @@ impl<'a, S: DriverSignal> BlockClient<'a, S> {
     }
 
     fn free_id(&self) -> Option<u32> {
-        (0..self.ids).find(|&id| self.pending[id as usize].is_none())
+        (0..self.ids).find(|&id| !self.in_flight.contains(id))
     }
 
     /// Queues `request` (visible at the next publish) and records it in
@@ -371,8 +372,10 @@ impl<'a, S: DriverSignal> BlockClient<'a, S> {
                 PushError::Peer(e) => ProtocolViolation::Queue(e),
             }));
         }
-        self.pending[id as usize] = Some(pending);
-        self.outstanding += 1;
+        if let Some(slot) = self.pending.get_mut(id as usize) {
+            *slot = pending;
+            self.in_flight.insert(id);
+        }
         Ok(())
     }
 
@@ -388,7 +391,7 @@ impl<'a, S: DriverSignal> BlockClient<'a, S> {
 
     /// The next response, checked, sleeping until the driver signals while
     /// there is none.
-    fn wait_response(&mut self) -> Result<(Pending, Status, u32), BlockError> {
+    fn wait_response(&mut self) -> Result<Answer, BlockError> {
         loop {
             if let Some(answer) = self.poll_response()? {
                 return Ok(answer);
@@ -402,7 +405,7 @@ impl<'a, S: DriverSignal> BlockClient<'a, S> {
     }
 
     /// The next response, checked, if there is one.
-    fn poll_response(&mut self) -> Result<Option<(Pending, Status, u32)>, BlockError> {
+    fn poll_response(&mut self) -> Result<Option<Answer>, BlockError> {
         match self.responses.pop() {
             Ok(Some(response)) => self.accept(&response).map(Some).map_err(|v| self.fail(v)),
             Ok(None) => Ok(None),
@@ -411,14 +414,12 @@ impl<'a, S: DriverSignal> BlockClient<'a, S> {
     }
 
     /// Checks a response against what is in flight and takes its id back.
-    fn accept(&mut self, response: &Response) -> Result<(Pending, Status, u32), ProtocolViolation> {
+    fn accept(&mut self, response: &Response) -> Result<Answer, ProtocolViolation> {
         let id = response.id.get();
-        let pending = self
-            .pending
-            .get(id as usize)
-            .copied()
-            .flatten()
-            .ok_or(ProtocolViolation::UnexpectedResponse { id })?;
+        let pending = match self.pending.get(id as usize) {
+            Some(&pending) if self.in_flight.contains(id) => pending,
+            _ => return Err(ProtocolViolation::UnexpectedResponse { id }),
+        };
         let status =
             Status::from_wire(response.status.get()).ok_or(ProtocolViolation::UnknownStatus {
                 id,
@@ -432,9 +433,13 @@ impl<'a, S: DriverSignal> BlockClient<'a, S> {
                 done,
             });
         }
-        self.pending[id as usize] = None;
-        self.outstanding -= 1;
-        Ok((pending, status, done))
+        self.in_flight.remove(id);
+        Ok(Answer {
+            id,
+            pending,
+            status,
+            done,
+        })
     }
 
     fn fail(&mut self, v: ProtocolViolation) -> BlockError {

@@ -270,3 +270,11 @@ impl paddock_blk::DriverSignal for NoDriver {
         panic!("no driver here");
     }
 }
+
+#[test]
+fn a_client_fits_a_small_component_stack() {
+    // Components get 16 KiB of stack by default; the client's table of
+    // requests in flight is most of its size.
+    let size = std::mem::size_of::<BlockClient<'static, NoDriver>>();
+    assert!(size <= 4096 + 256, "{size} bytes");
+}
