@@ -96,7 +96,7 @@
 //!
 //! # Errors
 //!
-//! - [`PeerError`](paddock_ring::PeerError): a queue index the peer wrote
+//! - [`PeerError`]: a queue index the peer wrote
 //!   is impossible (backwards, or past what can have been produced or
 //!   consumed). Never a panic or an out-of-bounds access.
 //! - A refused request becomes its [`Status`]; the driver goes on serving.
