@@ -1,0 +1,228 @@
+//! End to end: a FAT16 disk made by the `fatfs` crate, served by the
+//! modelled driver through the real queues and checks, read and written by
+//! embedded-sdmmc's `VolumeManager` over `SdmmcDevice`, and read back by
+//! `fatfs`.
+
+mod common;
+
+use std::io::{Cursor, Read, Write};
+use std::ops::ControlFlow;
+
+use common::{geometry, pseudo_random, Rig};
+use embedded_sdmmc::{Mode, TimeSource, Timestamp, VolumeIdx, VolumeManager};
+use fatfs::{FatType, FileSystem, FormatVolumeOptions, FsOptions};
+use paddock_blk::{BlockError, SdmmcDevice, Status};
+use sha2::{Digest, Sha256};
+
+/// First block of the partition (after the MBR and a gap, as on real disks).
+const PART_START: u64 = 64;
+/// 16 MiB: enough clusters for FAT16.
+const PART_BLOCKS: u64 = 32 * 1024;
+const DISK_BLOCKS: u64 = PART_START + PART_BLOCKS;
+/// MBR partition type: FAT16 with LBA addressing.
+const FAT16_LBA: u8 = 0x0E;
+
+fn files() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("EMPTY.BIN", vec![]),
+        ("ONE.BIN", pseudo_random(1, 1)),
+        ("B511.BIN", pseudo_random(2, 511)),
+        ("B512.BIN", pseudo_random(3, 512)),
+        ("B4K.BIN", pseudo_random(4, 4096)),
+        ("BIG.BIN", pseudo_random(5, 100_003)),
+    ]
+}
+
+/// A master boot record with one partition, written by hand: the layout
+/// is four 16-byte entries at 446 and the signature 0x55AA at 510.
+fn mbr(block: &mut [u8], start: u64, blocks: u64, kind: u8) {
+    let entry = &mut block[446..462];
+    entry[0] = 0x00; // not bootable
+    entry[4] = kind;
+    entry[8..12].copy_from_slice(&(start as u32).to_le_bytes());
+    entry[12..16].copy_from_slice(&(blocks as u32).to_le_bytes());
+    block[510] = 0x55;
+    block[511] = 0xAA;
+}
+
+/// A disk image with one FAT16 partition holding `files`, made by `fatfs`.
+fn build_disk(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut part = vec![0u8; (PART_BLOCKS * 512) as usize];
+    let options = FormatVolumeOptions::new()
+        .fat_type(FatType::Fat16)
+        .volume_label(*b"PADDOCK    ");
+    fatfs::format_volume(Cursor::new(&mut part[..]), options).unwrap();
+    {
+        let fs = FileSystem::new(Cursor::new(&mut part[..]), FsOptions::new()).unwrap();
+        assert_eq!(fs.fat_type(), FatType::Fat16);
+        let root = fs.root_dir();
+        for (name, data) in files {
+            let mut file = root.create_file(name).unwrap();
+            file.write_all(data).unwrap();
+            file.flush().unwrap();
+        }
+        drop(root);
+        fs.unmount().unwrap();
+    }
+    let mut disk = vec![0u8; (DISK_BLOCKS * 512) as usize];
+    mbr(&mut disk[..512], PART_START, PART_BLOCKS, FAT16_LBA);
+    disk[(PART_START * 512) as usize..].copy_from_slice(&part);
+    disk
+}
+
+/// Reads `name` from the partition of `disk` with `fatfs`.
+fn fatfs_read(disk: &[u8], name: &str) -> Vec<u8> {
+    let mut part = disk[(PART_START * 512) as usize..].to_vec();
+    let fs = FileSystem::new(Cursor::new(&mut part[..]), FsOptions::new()).unwrap();
+    let mut data = Vec::new();
+    fs.root_dir()
+        .open_file(name)
+        .unwrap()
+        .read_to_end(&mut data)
+        .unwrap();
+    data
+}
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+struct FixedClock;
+
+impl TimeSource for FixedClock {
+    fn get_timestamp(&self) -> Timestamp {
+        Timestamp::from_calendar(2026, 1, 2, 3, 4, 5).unwrap()
+    }
+}
+
+#[test]
+fn embedded_sdmmc_lists_reads_and_writes_a_fat16_volume_through_the_protocol() {
+    let files = files();
+    let disk = build_disk(&files);
+    let mut rig = Rig::new(8, 16 * 1024);
+    let (driver, client) = rig.start(geometry(DISK_BLOCKS, 8, 16), disk);
+    let volume_mgr = VolumeManager::new(SdmmcDevice::new(client).unwrap(), FixedClock);
+    let volume = volume_mgr.open_volume(VolumeIdx(0)).unwrap();
+    let root = volume.open_root_dir().unwrap();
+
+    // The listing: every file, by name and size, and nothing else.
+    let mut listed = Vec::new();
+    root.iterate_dir(|entry| {
+        if !entry.attributes.is_volume() && !entry.attributes.is_lfn() {
+            listed.push((entry.name.to_string(), entry.size as usize));
+        }
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    listed.sort();
+    let mut expected: Vec<_> = files
+        .iter()
+        .map(|(n, d)| (n.to_string(), d.len()))
+        .collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+
+    // The contents, by SHA-256.
+    for (name, data) in &files {
+        let file = root.open_file_in_dir(*name, Mode::ReadOnly).unwrap();
+        let mut read = Vec::new();
+        let mut chunk = [0u8; 700]; // not a block multiple, on purpose
+        while !file.is_eof() {
+            let n = file.read(&mut chunk).unwrap();
+            read.extend_from_slice(&chunk[..n]);
+        }
+        file.close().unwrap();
+        assert_eq!(sha256(&read), sha256(data), "{name}");
+    }
+
+    // A new file, written through embedded-sdmmc.
+    let new = pseudo_random(6, 37_000);
+    let file = root
+        .open_file_in_dir("NEW.BIN", Mode::ReadWriteCreate)
+        .unwrap();
+    for piece in new.chunks(3000) {
+        file.write(piece).unwrap();
+    }
+    file.close().unwrap();
+    root.close().unwrap();
+    volume.close().unwrap();
+    let (device, _clock) = volume_mgr.free();
+    let client = device.into_inner();
+    assert_eq!(client.violation(), None);
+
+    // fatfs reads it back byte for byte, and the old files are intact.
+    let driver = driver.borrow();
+    assert_eq!(fatfs_read(&driver.disk, "NEW.BIN"), new);
+    for (name, data) in &files {
+        assert_eq!(
+            sha256(&fatfs_read(&driver.disk, name)),
+            sha256(data),
+            "{name}"
+        );
+    }
+    assert!(driver.reads > 0 && driver.writes > 0);
+    assert_eq!(
+        driver.queues.refused(),
+        0,
+        "an honest client is never refused"
+    );
+}
+
+#[test]
+fn a_device_error_on_one_block_reaches_embedded_sdmmc_as_an_error() {
+    let files = files();
+    let disk = build_disk(&files);
+    // BIG.BIN's data starts on a cluster boundary: find its first block.
+    let big = &files.iter().find(|(n, _)| *n == "BIG.BIN").unwrap().1;
+    let first = disk
+        .chunks_exact(512)
+        .position(|block| block == &big[..512])
+        .expect("BIG.BIN's first block is on the disk") as u64;
+    let bad = first + 5;
+
+    let mut rig = Rig::new(8, 16 * 1024);
+    let (driver, client) = rig.start(geometry(DISK_BLOCKS, 8, 16), disk);
+    driver.borrow_mut().bad_blocks.insert(bad);
+    let volume_mgr = VolumeManager::new(SdmmcDevice::new(client).unwrap(), FixedClock);
+    let volume = volume_mgr.open_volume(VolumeIdx(0)).unwrap();
+    let root = volume.open_root_dir().unwrap();
+
+    // Other files read fine.
+    let small = root.open_file_in_dir("B4K.BIN", Mode::ReadOnly).unwrap();
+    let mut buf = vec![0u8; 4096];
+    assert_eq!(small.read(&mut buf).unwrap(), 4096);
+    small.close().unwrap();
+
+    // BIG.BIN reads up to the bad block, then fails with the device error.
+    let file = root.open_file_in_dir("BIG.BIN", Mode::ReadOnly).unwrap();
+    let mut read = 0usize;
+    let error = loop {
+        match file.read(&mut buf[..512]) {
+            Ok(n) => read += n,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(
+        error,
+        embedded_sdmmc::Error::DeviceError(BlockError::Status {
+            status: Status::IoError,
+            block: bad,
+        })
+    );
+    assert_eq!(read, 5 * 512, "everything before the bad block was read");
+    assert_eq!(
+        error.to_string(),
+        format!("error from underlying block device: block {bad}: device error")
+    );
+
+    // The client is not broken by a device error: the data after the bad
+    // block is still readable through the plain API.
+    file.close().unwrap();
+    root.close().unwrap();
+    volume.close().unwrap();
+    let (device, _) = volume_mgr.free();
+    let mut client = device.into_inner();
+    let mut after = [0u8; 512];
+    client.read(bad + 1, &mut after).unwrap();
+    assert_eq!(&after[..], &big[6 * 512..7 * 512]);
+}
