@@ -22,7 +22,7 @@ pub const HEADER_LEN: usize = 36;
 /// The longest table copied. QEMU's q35 DSDT is about 8 KiB; firmware of
 /// real machines reaches a few hundred KiB. Anything longer is refused
 /// rather than allocated.
-pub const MAX_TABLE_LEN: u32 = 512 * 1024;
+pub const MAX_TABLE_LEN: u32 = 256 * 1024;
 
 /// Reads physical memory: the root task maps device frames
 /// (`super::phys`); host tests use a buffer.
@@ -161,10 +161,6 @@ impl Table {
     /// RSDT).
     pub fn body(&self) -> &[u8] {
         &self.bytes[HEADER_LEN..]
-    }
-
-    pub fn revision(&self) -> u8 {
-        self.bytes[8]
     }
 }
 
