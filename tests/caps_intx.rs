@@ -211,7 +211,10 @@ fn an_intx_device_is_linked_to_its_declared_line_and_the_spec_carries_the_link()
         let spec = paddock_caps::encode::encode(&p);
         let decoded = paddock_spec::Spec::decode(&spec).unwrap();
         for (record, dev) in decoded.pci.iter().zip(&p.pci) {
-            assert_eq!(record.flags & paddock_spec::PCI_INTX != 0, dev.intx.is_some());
+            assert_eq!(
+                record.flags & paddock_spec::PCI_INTX != 0,
+                dev.intx.is_some()
+            );
             assert_eq!(
                 record.intx_irq.get(),
                 dev.intx.map_or(paddock_spec::NONE, |i| i as u32)

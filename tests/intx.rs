@@ -9,8 +9,8 @@
 
 use paddock::image;
 use paddock::qemu::{self, BatchOptions, Extra, Verdict};
-use paddock_tests::boot_succeeding;
 use paddock_caps::intx::ACK_BOUND_TSC;
+use paddock_tests::boot_succeeding;
 use paddock_tests::{build_description, workspace};
 use std::path::Path;
 use std::time::Duration;

@@ -70,7 +70,14 @@ pub fn main(bootinfo: BootInfo) -> ! {
         // Cannot overflow: both vectors are bounded by MAX_DEVICES.
         let _ = found.push(result.as_ref().ok().copied());
     }
-    check_intx_routing(&spec, &found, &bootinfo, &mut alloc, &mut slots, &mut scratch);
+    check_intx_routing(
+        &spec,
+        &found,
+        &bootinfo,
+        &mut alloc,
+        &mut slots,
+        &mut scratch,
+    );
     let mut builder = Builder {
         alloc: &mut alloc,
         slots: &mut slots,

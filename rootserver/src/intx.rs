@@ -146,7 +146,10 @@ impl fmt::Display for IntxError<'_, '_> {
         match self {
             IntxError::NoLine { device } => {
                 at(f, device)?;
-                write!(f, " signals through INTx, but the spec names no IOAPIC line for it")
+                write!(
+                    f,
+                    " signals through INTx, but the spec names no IOAPIC line for it"
+                )
             }
             IntxError::PinRegister { device, error } => {
                 at(f, device)?;
@@ -174,7 +177,11 @@ impl fmt::Display for IntxError<'_, '_> {
                 routed,
             } => {
                 at(f, device)?;
-                write!(f, ": the description declares its INTx on IOAPIC pin {} (", declared.pin)?;
+                write!(
+                    f,
+                    ": the description declares its INTx on IOAPIC pin {} (",
+                    declared.pin
+                )?;
                 if declared.shared {
                     write!(f, "the shared line held by `{}`", declared.holder)?;
                 } else {
@@ -230,11 +237,7 @@ pub fn compare<'s, 'e>(
             routed: route,
         });
     }
-    Ok(Routed {
-        device,
-        pin,
-        route,
-    })
+    Ok(Routed { device, pin, route })
 }
 
 /// Reads the device's Interrupt Pin register, routes it and compares the
@@ -348,9 +351,9 @@ mod tests {
             Err(RouteError::NoPin { register: 0 }),
         )
         .unwrap_err();
-        assert!(err
-            .to_string()
-            .contains("INTx pin 0 (none) cannot be routed by ACPI: its Interrupt Pin register reads 0"));
+        assert!(err.to_string().contains(
+            "INTx pin 0 (none) cannot be routed by ACPI: its Interrupt Pin register reads 0"
+        ));
         assert!(matches!(
             compare(EDU, None, 1, Ok(to(20))),
             Err(IntxError::NoLine { .. })

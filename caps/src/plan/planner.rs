@@ -463,11 +463,10 @@ pub fn plan(m: &(impl AsRef<Model> + ?Sized)) -> Plan {
             let Some(pin) = dev.intx.filter(|_| msi_block(c, k).is_none()) else {
                 continue;
             };
-            p.plan.pci[pci_base[ci] + k].intx = p
-                .plan
-                .irqs
-                .iter()
-                .position(|q| matches!(q.source, IrqSource::IoApic { pin: at, .. } if at == pin));
+            p.plan.pci[pci_base[ci] + k].intx =
+                p.plan.irqs.iter().position(
+                    |q| matches!(q.source, IrqSource::IoApic { pin: at, .. } if at == pin),
+                );
         }
     }
     if m.iommu() {

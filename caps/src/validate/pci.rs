@@ -103,10 +103,12 @@ impl Validator<'_> {
     /// could not tell which one its routing must reach.
     fn intx(&mut self, c: &Component, p: &PciDevice, lines: &[(i64, Span)]) -> Option<Option<u8>> {
         let name = s(&p.name);
-        let by_msi = c
-            .irqs
-            .iter()
-            .any(|q| [&q.msi, &q.msix].into_iter().flatten().any(|m| s(m) == name));
+        let by_msi = c.irqs.iter().any(|q| {
+            [&q.msi, &q.msix]
+                .into_iter()
+                .flatten()
+                .any(|m| s(m) == name)
+        });
         match lines {
             _ if by_msi => Some(None),
             [] => Some(None),

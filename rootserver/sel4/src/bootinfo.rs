@@ -143,9 +143,7 @@ impl BootInfo {
 
     /// The chunks of the extra region: (id, the bytes after the header).
     pub fn extra_chunks(&self) -> ExtraChunks<'_> {
-        ExtraChunks {
-            rest: self.extra(),
-        }
+        ExtraChunks { rest: self.extra() }
     }
 }
 
@@ -178,7 +176,9 @@ impl<'a> Iterator for ExtraChunks<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         let header = self.rest.get(..layout::HEADER_SIZE)?;
         let word = |at: usize| -> Option<Word> {
-            Some(Word::from_le_bytes(header.get(at..at + 8)?.try_into().ok()?))
+            Some(Word::from_le_bytes(
+                header.get(at..at + 8)?.try_into().ok()?,
+            ))
         };
         let (id, len) = (word(layout::HEADER_ID)?, word(layout::HEADER_LEN)?);
         let len = usize::try_from(len).ok()?;

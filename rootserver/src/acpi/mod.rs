@@ -29,7 +29,9 @@ use crate::untyped::AllocError;
 use aml::AmlError;
 use tables::Signature;
 
-pub use routing::{Route, RouteError, Routing};
+#[cfg(not(test))]
+pub use routing::Routing;
+pub use routing::{Route, RouteError};
 
 /// Why physical memory could not be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -222,12 +224,11 @@ mod boot {
             None => {
                 let mut area = alloc::vec::Vec::new();
                 let len = (BIOS_AREA.end - BIOS_AREA.start) as usize;
-                area.try_reserve_exact(len)
-                    .map_err(|_| AcpiError::Read {
-                        paddr: BIOS_AREA.start,
-                        len,
-                        error: MemoryError::TooManyPages,
-                    })?;
+                area.try_reserve_exact(len).map_err(|_| AcpiError::Read {
+                    paddr: BIOS_AREA.start,
+                    len,
+                    error: MemoryError::TooManyPages,
+                })?;
                 area.resize(len, 0);
                 mem.read(BIOS_AREA.start, &mut area)
                     .map_err(|error| AcpiError::Read {
@@ -261,9 +262,7 @@ mod boot {
 
     /// The RSDP the kernel copied into the bootinfo's extra region, on
     /// kernels whose bootinfo has such a chunk.
-    fn rsdp_from_bootinfo(
-        bootinfo: &BootInfo,
-    ) -> Option<(u64, Result<tables::Rsdp, AcpiError>)> {
+    fn rsdp_from_bootinfo(bootinfo: &BootInfo) -> Option<(u64, Result<tables::Rsdp, AcpiError>)> {
         let id = sel4::sys::bootinfo::header_id::X86_ACPI_RSDP?;
         let (_, chunk) = bootinfo.extra_chunks().find(|(i, _)| *i == id)?;
         // The copy has no physical address of its own; the tables it

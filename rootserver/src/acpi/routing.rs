@@ -385,7 +385,11 @@ mod tests {
     }
 
     fn at(dev: u8) -> Bdf {
-        Bdf { bus: 0, dev, func: 0 }
+        Bdf {
+            bus: 0,
+            dev,
+            func: 0,
+        }
     }
 
     #[test]
@@ -435,10 +439,7 @@ mod tests {
             ioapics: heapless::Vec::new(),
             ..q35()
         };
-        assert_eq!(
-            none.route(at(4), 1),
-            Err(RouteError::NoIoApic { gsi: 20 })
-        );
+        assert_eq!(none.route(at(4), 1), Err(RouteError::NoIoApic { gsi: 20 }));
     }
 
     #[test]

@@ -248,9 +248,7 @@ pub fn entries(root: &Table) -> impl Iterator<Item = u64> + '_ {
 /// long enough to have it and it is set, otherwise `DSDT` (offset 40).
 pub fn dsdt_address(fadt: &Table) -> Option<u64> {
     let x = u64_at(&fadt.bytes, 140).filter(|&a| a != 0);
-    let legacy = u32_at(&fadt.bytes, 40)
-        .filter(|&a| a != 0)
-        .map(u64::from);
+    let legacy = u32_at(&fadt.bytes, 40).filter(|&a| a != 0).map(u64::from);
     x.or(legacy)
 }
 

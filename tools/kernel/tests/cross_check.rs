@@ -380,7 +380,14 @@ typedef struct seL4_IPCBuffer_ seL4_IPCBuffer;
         .into_iter()
         .filter(|m| m.starts_with("SEL4_BOOTINFO_HEADER_"))
         .collect();
-    let id_values = values(&cc, &kwork, "kernel_bootinfo_id_values", bprelude, &ids, &kdirs);
+    let id_values = values(
+        &cc,
+        &kwork,
+        "kernel_bootinfo_id_values",
+        bprelude,
+        &ids,
+        &kdirs,
+    );
     out.check(
         "bootinfo chunk ids",
         &cvalues(&ours.boot_info_header_ids),
