@@ -412,13 +412,14 @@ fn run(config: KernelConfig) -> (Interface, Outcome) {
     println!(
         "cross-check {config}: {} invocation labels, {} syscalls, {} object types, {} errors, \
          {} initial caps, {} fault labels, {bootinfo} bootinfo offsets, {others} slot region/untyped \
-         desc/IPC buffer offsets, {} constants: all equal",
+         desc/bootinfo header/IPC buffer offsets, {} bootinfo chunk ids, {} constants: all equal",
         out.count("invocation labels"),
         out.count("syscalls"),
         out.count("object types"),
         out.count("errors"),
         out.count("initial caps"),
         out.count("fault labels"),
+        out.count("bootinfo chunk ids"),
         out.count("enumerator constants") + out.count("macro constants"),
     );
     if !out.unchecked.is_empty() {
