@@ -373,7 +373,11 @@ mod tests {
         Err(sel4::Error::ILLEGAL_OPERATION)
     }
 
-    /// QEMU 7.2's q35 tables, as the root task read them at boot.
+    /// QEMU 7.2's q35 tables (`-machine q35 -m 512M -device
+    /// edu,addr=04.0`), saved from guest memory with the monitor's
+    /// `pmemsave` after boot: the table area 0x1ffe0000..0x1ffe235f
+    /// (FACS, DSDT, FADT, MADT, HPET, MCFG, WAET, RSDT) and the RSDP at
+    /// 0xf59d0.
     fn q35() -> Routing {
         let mut m = FakeMemory::default();
         m.put(TABLES_AT, TABLES.to_vec());
