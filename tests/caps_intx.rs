@@ -214,3 +214,77 @@ fn a_pin_with_one_shared_claim_keeps_its_single_owner() {
     let json = report::json(&d, &p, &a);
     assert_eq!(json["findings"].as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn an_intx_device_is_linked_to_its_declared_line_and_the_spec_carries_the_link() {
+    // Both images the QEMU tests boot: a line of the driver's own, and a
+    // shared line whose holder stands in for each sharer.
+    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for (image, holders) in [
+        ("intx-own", vec![("first", "first")]),
+        (
+            "intx-shared",
+            vec![("first", "intx-20"), ("second", "intx-20")],
+        ),
+    ] {
+        let (_, p) = paddock_caps::load_planned(&ws.join(format!("images/{image}.toml")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        for (driver, holder) in holders {
+            let dev = p
+                .pci
+                .iter()
+                .find(|d| p.components[d.owner].name == driver)
+                .unwrap();
+            let line = &p.irqs[dev.intx.expect("an INTx device names its line")];
+            assert_eq!(p.components[line.component].name, holder, "{image}");
+            assert!(
+                matches!(line.source, IrqSource::IoApic { pin: 20, .. }),
+                "{image}"
+            );
+        }
+        // The spec carries it, and the plan read back from the spec has
+        // the same links.
+        let spec = paddock_caps::encode::encode(&p);
+        let decoded = paddock_spec::Spec::decode(&spec).unwrap();
+        for (record, dev) in decoded.pci.iter().zip(&p.pci) {
+            assert_eq!(
+                record.flags & paddock_spec::PCI_INTX != 0,
+                dev.intx.is_some()
+            );
+            assert_eq!(
+                record.intx_irq.get(),
+                dev.intx.map_or(paddock_spec::NONE, |i| i as u32)
+            );
+        }
+    }
+    // A device with MSI never signals through INTx, whatever lines its
+    // driver has.
+    let (_, p) = paddock_caps::load_planned(&ws.join("images/dma.toml")).unwrap();
+    assert!(p.pci.iter().all(|d| d.intx.is_none()));
+}
+
+#[test]
+fn a_spec_whose_intx_link_is_missing_or_out_of_range_is_refused() {
+    use paddock_spec::{DecodeError, Spec, Table};
+    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let (_, p) = paddock_caps::load_planned(&ws.join("images/intx-own.toml")).unwrap();
+    let spec = paddock_caps::encode::encode(&p);
+    let decoded = Spec::decode(&spec).unwrap();
+    let table = decoded.header.tables[Table::Pci as usize].offset.get() as usize;
+    let field = table + std::mem::offset_of!(paddock_spec::PciRecord, intx_irq);
+    for value in [paddock_spec::NONE, 7] {
+        let mut bad = spec.clone();
+        bad[field..field + 4].copy_from_slice(&value.to_le_bytes());
+        assert!(
+            matches!(
+                Spec::decode(&bad),
+                Err(DecodeError::BadField {
+                    table: Table::Pci,
+                    field: "intx_irq",
+                    ..
+                })
+            ),
+            "{value}"
+        );
+    }
+}

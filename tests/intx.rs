@@ -10,6 +10,7 @@
 use paddock::image;
 use paddock::qemu::{self, BatchOptions, Extra, Verdict};
 use paddock_caps::intx::ACK_BOUND_TSC;
+use paddock_tests::boot_succeeding;
 use paddock_tests::{build_description, workspace};
 use std::path::Path;
 use std::time::Duration;
@@ -86,6 +87,14 @@ fn run_icount(description: &Path, until: &[&str]) -> String {
     outcome.log
 }
 
+/// The line the root task prints for an edu device (INTA) that ACPI's
+/// `_PRT` routes to IOAPIC pin `pin`.
+fn routed(at: &str, pin: u32) -> String {
+    format!(
+        "paddock: PCI `edu` at {at}: INTx pin INTA routes to GSI {pin} (IOAPIC 0 pin {pin}, level, active-high) by ACPI _PRT"
+    )
+}
+
 /// A driver's closing report: (own interrupts received, max and mean
 /// raise-to-arrival delay in TSC ticks).
 fn report(log: &str, driver: &str, raises: u64) -> (u64, u64, u64) {
@@ -124,10 +133,10 @@ fn two_devices_on_one_line_each_driver_receives_every_interrupt_of_its_device() 
         log.contains("[intx-20] holds IOAPIC pin 20 for 2 sharers"),
         "{log}"
     );
-    // The root task read each device's interrupt pin: the line q35's
-    // default routing gives it is the pin both drivers declared.
+    // The root task read each device's interrupt pin and routed it by the
+    // machine's ACPI tables: both reach the pin both drivers declared.
     for at in ["00:04.0", "00:08.0"] {
-        let line = format!("paddock: PCI `edu` at {at}: INTx pin INTA, which q35's default routing takes to IOAPIC pin 20");
+        let line = routed(at, 20);
         assert!(log.contains(&line), "missing `{line}`:\n{log}");
     }
     for driver in ["first", "second"] {
@@ -205,4 +214,63 @@ fn a_rogue_sharer_delays_the_other_by_at_most_the_bound_and_the_root_task_names_
         "{log}"
     );
     assert!(!log.contains("`first` did not answer"), "{log}");
+}
+
+#[test]
+fn the_routing_is_read_from_acpi_wherever_qemu_places_the_devices() {
+    // Slots 5 and 7 route INTA elsewhere than the images' slots 4 and 8:
+    // each driver declares the pin ACPI gives its slot and receives every
+    // interrupt of its device there.
+    let ws = workspace();
+    let outcome = boot_succeeding(
+        &ws.join("tests/fixtures/system/intx-slots.toml"),
+        Default::default(),
+        BatchOptions {
+            timeout: Duration::from_secs(120),
+            echo: false,
+            until: vec!["[fifth] raised 16, ".into(), "[seventh] raised 16, ".into()],
+            ..BatchOptions::default()
+        },
+    );
+    let log = &outcome.log;
+    for (at, pin) in [("00:05.0", 21), ("00:07.0", 23)] {
+        let line = routed(at, pin);
+        assert!(log.contains(&line), "missing `{line}`:\n{log}");
+    }
+    for driver in ["fifth", "seventh"] {
+        let (own, _, _) = report(log, driver, 16);
+        assert_eq!(own, 16, "{driver} missed interrupts of its device:\n{log}");
+    }
+}
+
+#[test]
+fn a_description_declaring_the_wrong_ioapic_pin_for_an_intx_device_is_refused_at_boot() {
+    // The edu device in slot 4 raises INTA, which ACPI routes to pin 20;
+    // the description declares pin 21. The root task refuses to boot,
+    // naming the device, its driver and both pins; the driver never runs.
+    let ws = workspace();
+    let image = build_description(
+        &ws.join("tests/fixtures/system/intx-wrong-pin.toml"),
+        Default::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let outcome = qemu::run_batch(
+        &image,
+        BatchOptions {
+            timeout: Duration::from_secs(90),
+            echo: false,
+            ..BatchOptions::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let log = &outcome.log;
+    assert!(
+        matches!(outcome.verdict, Verdict::Failure),
+        "{:?}\n{log}",
+        outcome.verdict
+    );
+    let refusal = "rootserver: PCI device `edu` of component `first` at 00:04.0: the description declares its INTx on IOAPIC pin 21 (the line of `first`, level, active-high), but ACPI _PRT routes its INTx pin INTA to GSI 20 (IOAPIC 0 pin 20, level, active-high): refusing to boot";
+    assert!(log.contains(refusal), "missing `{refusal}`:\n{log}");
+    assert!(!log.contains("[first]"), "the driver ran:\n{log}");
+    assert!(!log.contains("all components started"), "{log}");
 }

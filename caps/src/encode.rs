@@ -205,7 +205,7 @@ pub fn encode(plan: &Plan) -> Vec<u8> {
                 owner: u32_of(p.owner),
                 flags: flags
                     | if p.bus_master { PCI_BUS_MASTER } else { 0 }
-                    | if p.intx { PCI_INTX } else { 0 },
+                    | if p.intx.is_some() { PCI_INTX } else { 0 },
                 bus,
                 dev,
                 func,
@@ -214,6 +214,7 @@ pub fn encode(plan: &Plan) -> Vec<u8> {
                 domain: U16::new(p.domain),
                 msi_vector,
                 msi_count,
+                intx_irq: opt(p.intx),
                 name: strings.add(&p.name),
             }
         })

@@ -135,9 +135,11 @@ pub struct PciDevice {
     pub unconfined_dma: bool,
     /// What the driver may do with the function's configuration space.
     pub config: ConfigAccess,
-    /// Its driver declares an IOAPIC line (its own or a shared one): the
-    /// device may signal through INTx when it has no MSI.
-    pub intx: bool,
+    /// The IOAPIC pin its driver declares (its own line, or a shared line
+    /// whose holder stands in for it): the device may signal through INTx
+    /// when it has no MSI, and the root task checks at boot that the
+    /// machine's routing takes its INTx pin there.
+    pub intx: Option<u8>,
 }
 
 /// A driver's access to its function's configuration space, served by

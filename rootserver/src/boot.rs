@@ -6,7 +6,7 @@ use crate::slots::Slots;
 use crate::system::Builder;
 use crate::untyped::Allocator;
 use crate::views::Views;
-use crate::{dump, faults, inject, intx, observe, pci};
+use crate::{acpi, dump, faults, inject, intx, observe, pci};
 use paddock_protocol::{BOOTINFO_PREFIX, STARTED_PREFIX, SUCCESS_SENTINEL};
 use sel4::bootinfo::{init_cap, BootInfo};
 
@@ -67,12 +67,17 @@ pub fn main(bootinfo: BootInfo) -> ! {
             ),
             Err(e) => println!("paddock: {e}"),
         }
-        if let (Ok(device), true) = (result, record.flags & paddock_spec::PCI_INTX != 0) {
-            intx::report(device.bdf, spec.str(record.name));
-        }
         // Cannot overflow: both vectors are bounded by MAX_DEVICES.
         let _ = found.push(result.as_ref().ok().copied());
     }
+    check_intx_routing(
+        &spec,
+        &found,
+        &bootinfo,
+        &mut alloc,
+        &mut slots,
+        &mut scratch,
+    );
     let mut builder = Builder {
         alloc: &mut alloc,
         slots: &mut slots,
@@ -133,6 +138,45 @@ pub fn main(bootinfo: BootInfo) -> ! {
     );
     println!("{SUCCESS_SENTINEL}");
     faults::serve(&mut system, &mut scratch, &found)
+}
+
+/// Every PCI device found that signals through INTx must reach the line
+/// its description declares by the machine's own routing (ACPI), or the
+/// boot stops naming the device and both lines (`intx.rs`). ACPI is read
+/// only when there is such a device, and before any BAR is mapped: its
+/// tables are read through device frames, handed out in address order.
+fn check_intx_routing(
+    spec: &paddock_spec::Spec,
+    found: &[Option<pci::Found>],
+    bootinfo: &BootInfo,
+    alloc: &mut Allocator,
+    slots: &mut Slots,
+    scratch: &mut Scratch,
+) {
+    fn intx<'r>(
+        (record, device): (&'r paddock_spec::PciRecord, &Option<pci::Found>),
+    ) -> Option<(&'r paddock_spec::PciRecord, pci::Bdf)> {
+        let device = device.as_ref()?;
+        (record.flags & paddock_spec::PCI_INTX != 0).then_some((record, device.bdf))
+    }
+    if !spec.pci.iter().zip(found).any(|d| intx(d).is_some()) {
+        return;
+    }
+    let mut routing = acpi::read(bootinfo, alloc, slots, scratch);
+    for (record, bdf) in spec.pci.iter().zip(found).filter_map(intx) {
+        match intx::check(spec, record, bdf, routing.as_mut().map_err(|e| &*e)) {
+            Ok(routed) => println!("paddock: {routed}"),
+            Err(e) => fail(format_args!("{e}")),
+        }
+    }
+    // The interpreter and the tables go; the heap is not used again.
+    drop(routing);
+    let (peak, size) = acpi::heap_use();
+    println!(
+        "paddock: ACPI: routing read with at most {} KiB of the root task's {} KiB ACPI heap",
+        peak.div_ceil(1024),
+        size / 1024
+    );
 }
 
 /// The facts a user checks first: what memory and slots the kernel handed

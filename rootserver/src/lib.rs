@@ -13,8 +13,12 @@
 #![cfg_attr(test, allow(dead_code))]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// Only ACPI allocates (see `acpi`'s heap).
+extern crate alloc;
+
 #[macro_use]
 mod console;
+mod acpi;
 #[cfg(not(test))]
 mod boot;
 mod cell;

@@ -47,6 +47,41 @@ impl Scratch {
         Ok(result)
     }
 
+    /// Maps `frame` read-only at the window, copies the bytes from
+    /// `offset` into `buf`, and unmaps it: a byte copy out of memory the
+    /// root task only reads (ACPI tables, in device untypeds). A range
+    /// past the page is refused (RangeError) without mapping anything.
+    pub fn read_frame(
+        &mut self,
+        frame: CPtr,
+        offset: usize,
+        buf: &mut [u8],
+    ) -> Result<(), sel4::Error> {
+        if offset.checked_add(buf.len()).is_none_or(|end| end > PAGE) {
+            return Err(sel4::Error(sel4::sys::error::RangeError));
+        }
+        sel4::vspace::map_page(
+            frame,
+            init_cap::InitThreadVSpace,
+            WINDOW,
+            CapRights::READ,
+            Cacheability::WriteBack,
+        )?;
+        // SAFETY: the frame was just mapped readable at WINDOW, page
+        // aligned; `offset + buf.len()` was checked to lie inside the page;
+        // `buf` is the caller's memory, never the window, so the ranges do
+        // not overlap. The copy ends before the unmap below.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                (WINDOW as usize + offset) as *const u8,
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+        sel4::vspace::unmap_page(frame)?;
+        Ok(())
+    }
+
     /// Maps a device `frame` uncached at the window, runs `f` with
     /// volatile access to it, and unmaps it: device registers must see
     /// each access, in order.

@@ -155,6 +155,16 @@ impl Allocator {
 }
 
 impl Allocator {
+    /// The lowest address [`Allocator::alloc_device_frames`] can still
+    /// hand out in the device untyped that covers `paddr` (its memory goes
+    /// in address order); `None` when no device untyped covers it.
+    pub fn device_next(&self, paddr: u64) -> Option<u64> {
+        self.devices
+            .iter()
+            .find(|u| u.paddr <= paddr && paddr - u.paddr < u.size())
+            .map(|u| u.paddr + u.used)
+    }
+
     /// Frames for the `pages` device pages at physical address `paddr`
     /// (a BAR), in consecutive new slots; returns the first.
     ///

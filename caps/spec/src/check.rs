@@ -275,6 +275,18 @@ impl Spec<'_> {
             if !msi_block_fits(p.msi_vector, p.msi_count) {
                 return Err(bad(t, i, "msi_vector", p.msi_vector.into()));
             }
+            // INTx exactly when a line is named, and the line an IOAPIC one.
+            let line = p.intx_irq.get();
+            let intx = p.flags & PCI_INTX != 0;
+            if intx != (line != NONE) {
+                return Err(bad(t, i, "intx_irq", line.into()));
+            }
+            if intx {
+                index(t, i, "intx_irq", line, n_irqs, false)?;
+                if self.irqs[line as usize].kind != IrqKind::IoApic as u8 {
+                    return Err(bad(t, i, "intx_irq", line.into()));
+                }
+            }
             string(t, i, p.name)?;
         }
         let t = Table::Symbols;

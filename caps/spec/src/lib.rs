@@ -31,7 +31,8 @@
 //! * What the root task must still check at boot: that each PCI device exists
 //!   (by id or address), that each BAR has at least the planned size, that the
 //!   IOMMU has [`Header::io_pt_levels`] levels, that a device's MSI can carry
-//!   its planned messages, and that memory suffices.
+//!   its planned messages, that the machine routes an INTx device's pin to
+//!   its declared line ([`PciRecord::intx_irq`]), and that memory suffices.
 //! * Object kinds are this crate's own numbering ([`ObjectKind`]), not the
 //!   kernel's object-type numbers, which move with the kernel configuration.
 
@@ -53,8 +54,10 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 pub const MAGIC: [u8; 8] = *b"PADDOCK\0";
 /// The record layout version this crate reads and writes. 2: objects name
 /// their owner ([`OwnerKind`]); PCI records carry bus mastering and the
-/// MSI block; an MSI's `pin` is its message number.
-pub const VERSION: u32 = 2;
+/// MSI block; an MSI's `pin` is its message number. 3: a PCI record that
+/// signals through INTx names the IRQ record of its declared line
+/// ([`PciRecord::intx_irq`]).
+pub const VERSION: u32 = 3;
 /// "No reference" in an index field.
 pub const NONE: u32 = u32::MAX;
 /// Number of tables the header describes.
@@ -397,7 +400,8 @@ pub const PCI_HAS_ADDRESS: u8 = 2;
 pub const PCI_BUS_MASTER: u8 = 4;
 /// The device signals through its INTx pin: the root task leaves its
 /// INTx-disable command bit clear. Set for a device without MSI whose
-/// driver declares an IOAPIC line (its own, or a shared one).
+/// driver declares an IOAPIC line (its own, or a shared one), exactly
+/// when [`PciRecord::intx_irq`] names that line.
 pub const PCI_INTX: u8 = 8;
 const PCI_FLAGS: u8 = PCI_HAS_ID | PCI_HAS_ADDRESS | PCI_BUS_MASTER | PCI_INTX;
 
@@ -425,6 +429,11 @@ pub struct PciRecord {
     /// MSI messages the plan binds (0: none; at most
     /// [`limits::MAX_MSI_MESSAGES`]).
     pub msi_count: u8,
+    /// With [`PCI_INTX`]: the IOAPIC IRQ record of the line the device's
+    /// INTx is declared on (the driver's own, or the holder's of a shared
+    /// line). The root task refuses to boot when the machine's routing
+    /// (ACPI `_PRT`) takes the device's pin elsewhere. [`NONE`] otherwise.
+    pub intx_irq: U32,
     pub name: StrRef,
 }
 

@@ -274,7 +274,8 @@ fn pci(spec: &Spec, objects: &[Object]) -> Vec<PciPlan> {
                 .map(|o| (o.aux as u8, u64::from(o.count) * PAGE_SIZE))
                 .collect(),
             bus_master: p.flags & PCI_BUS_MASTER != 0,
-            intx: p.flags & PCI_INTX != 0,
+            intx: (p.flags & PCI_INTX != 0 && p.intx_irq.get() != NONE)
+                .then_some(p.intx_irq.get() as usize),
             msi: (p.msi_count > 0).then_some(MsiBlock {
                 first_vector: p.msi_vector,
                 messages: p.msi_count,

@@ -304,8 +304,11 @@ pub struct PciPlan {
     pub bars: Vec<(u8, u64)>,
     /// Whether the root task turns on bus mastering.
     pub bus_master: bool,
-    /// The root task leaves INTx enabled (`PCI_INTX`).
-    pub intx: bool,
+    /// The root task leaves INTx enabled (`PCI_INTX`): the binding (an
+    /// index into [`Plan::irqs`]) of the IOAPIC line the device's INTx is
+    /// declared on, which the root task checks against the machine's
+    /// routing at boot.
+    pub intx: Option<usize>,
     pub msi: Option<MsiBlock>,
 }
 

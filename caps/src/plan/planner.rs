@@ -202,7 +202,8 @@ pub fn plan(m: &(impl AsRef<Model> + ?Sized)) -> Plan {
                 domain: FIRST_IO_DOMAIN + i as u16,
                 bars: dev.bars.iter().map(|b| (b.index, b.size)).collect(),
                 bus_master: (m.iommu() && !dev.dma.is_empty()) || dev.unconfined_dma,
-                intx: dev.intx && msi_block(c, k).is_none(),
+                // Linked to the line's IRQ binding once IRQs are planned.
+                intx: None,
                 msi: msi_block(c, k),
             });
         }
@@ -452,6 +453,21 @@ pub fn plan(m: &(impl AsRef<Model> + ?Sized)) -> Plan {
     }
     for (cap, peer) in signals {
         p.plan.caps[cap].object = Some(p.plan.components[peer].notification);
+    }
+    // Each device that may signal through INTx (no MSI) is linked to the
+    // binding of the IOAPIC line its driver declares for it: the only
+    // binding of that pin, since a pin is claimed once (a shared one by
+    // its holder).
+    for (ci, c) in m.components.iter().enumerate() {
+        for (k, dev) in c.pci.iter().enumerate() {
+            let Some(pin) = dev.intx.filter(|_| msi_block(c, k).is_none()) else {
+                continue;
+            };
+            p.plan.pci[pci_base[ci] + k].intx =
+                p.plan.irqs.iter().position(
+                    |q| matches!(q.source, IrqSource::IoApic { pin: at, .. } if at == pin),
+                );
+        }
     }
     if m.iommu() {
         io_page_tables(&mut p);

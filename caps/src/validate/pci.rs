@@ -27,6 +27,42 @@ pub fn parse_pci_address(s: &str) -> Option<(u8, u8, u8)> {
     (dev < 0x20 && func < 8).then_some((bus, dev, func))
 }
 
+/// The IOAPIC lines of component `c` a PCI device of it may signal on,
+/// with where each is declared: its own IOAPIC IRQs, and the line of each
+/// holder (`crate::intx`) it has a channel to, which stands in for an IRQ
+/// it declared shared.
+fn intx_lines(d: &Description, c: &Component) -> Vec<(i64, Span)> {
+    let ioapic = |q: &Irq| match (&q.ioapic_pin, &q.msi, &q.msix) {
+        (Some(pin), None, None) => Some((*pin.get_ref(), pin.span())),
+        _ => None,
+    };
+    let mut lines: Vec<(i64, Span)> = c.irqs.iter().filter_map(ioapic).collect();
+    for ch in &d.channels {
+        let ends = ch.ends.get_ref();
+        let Some(other) = ends.iter().map(s).find(|e| *e != c.name()) else {
+            continue;
+        };
+        if !ends.iter().any(|e| s(e) == c.name()) {
+            continue;
+        }
+        let holder = d
+            .components
+            .iter()
+            .find(|h| h.name() == other && *h.program.get_ref() == crate::intx::MUX_PROGRAM);
+        if let Some(h) = holder {
+            // The holder's line has no span of its own: point at the
+            // channel's ends, which name the sharer.
+            lines.extend(
+                h.irqs
+                    .iter()
+                    .filter_map(ioapic)
+                    .map(|(pin, _)| (pin, ch.ends.span())),
+            );
+        }
+    }
+    lines
+}
+
 impl Validator<'_> {
     pub(super) fn pci(&mut self) -> Vec<Vec<Option<model::PciDevice>>> {
         let d = self.d;
@@ -35,13 +71,14 @@ impl Validator<'_> {
         let mut out = vec![];
         for (ci, c) in d.components.iter().enumerate() {
             let mut mine = vec![];
-            let ioapic = c.irqs.iter().any(|q| q.ioapic_pin.is_some());
+            let lines = intx_lines(d, c);
             for p in &c.pci_devices {
                 let selector = self.selector(c, p, &mut given);
                 let bars = self.bars(p);
                 let dma = self.dma(ci, p);
                 let unconfined = self.unconfined(p);
                 let config = self.config(p);
+                let intx = self.intx(c, p, &lines);
                 mine.push((|| {
                     Some(model::PciDevice {
                         name: s(&p.name).to_string(),
@@ -50,13 +87,49 @@ impl Validator<'_> {
                         dma: dma?,
                         unconfined_dma: unconfined?,
                         config: config?,
-                        intx: ioapic || p.intx,
+                        intx: intx?,
                     })
                 })());
             }
             out.push(mine);
         }
         out
+    }
+
+    /// The IOAPIC pin a device's INTx is declared on: the one line of
+    /// `lines` (the driver's own IOAPIC lines and the shared lines held
+    /// for it), `Some(None)` when it has none or signals by MSI. Two lines
+    /// or more for a device that may use INTx are refused: the root task
+    /// could not tell which one its routing must reach.
+    fn intx(&mut self, c: &Component, p: &PciDevice, lines: &[(i64, Span)]) -> Option<Option<u8>> {
+        let name = s(&p.name);
+        let by_msi = c.irqs.iter().any(|q| {
+            [&q.msi, &q.msix]
+                .into_iter()
+                .flatten()
+                .any(|m| s(m) == name)
+        });
+        match lines {
+            _ if by_msi => Some(None),
+            [] => Some(None),
+            [(pin, _)] => Some(u8::try_from(*pin).ok()),
+            [(first, at), (second, also), ..] => {
+                self.push(
+                    Error::new(format!(
+                        "PCI device `{name}` of `{}` may signal through INTx, but `{}` has {} IOAPIC lines (pins {first} and {second}{}): which one is the device's is not said",
+                        c.name(),
+                        c.name(),
+                        lines.len(),
+                        if lines.len() > 2 { ", ..." } else { "" },
+                    ))
+                    .at(p.name.span(), "this device, without MSI")
+                    .also(at.clone(), "one line")
+                    .also(also.clone(), "another")
+                    .help("give the device an MSI (`msi = \"<device>\"`), or declare the other line in another component"),
+                );
+                None
+            }
+        }
     }
 
     fn selector<'a>(

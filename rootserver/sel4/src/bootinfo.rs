@@ -124,4 +124,109 @@ impl BootInfo {
     pub fn untypeds(&self) -> impl Iterator<Item = UntypedDesc> + '_ {
         (0..self.untyped_count()).filter_map(|i| self.untyped_desc(i))
     }
+
+    /// `extraLen`: bytes of the extra region, the pages right after the
+    /// bootinfo page (0 when there is none).
+    pub fn extra_len(&self) -> Word {
+        self.word(layout::EXTRA_LEN)
+    }
+
+    /// The extra region's bytes, at most [`MAX_EXTRA_LEN`] of them.
+    pub fn extra(&self) -> &[u8] {
+        let len = (self.extra_len() as usize).min(MAX_EXTRA_LEN);
+        // SAFETY: `new`'s contract: the kernel maps the extra region's
+        // `extraLen` bytes right after the bootinfo page, read-only and
+        // unchanged for the task's lifetime; the length is clamped to no
+        // more than that.
+        unsafe { core::slice::from_raw_parts(self.base.add(PAGE_SIZE), len) }
+    }
+
+    /// The chunks of the extra region: (id, the bytes after the header).
+    pub fn extra_chunks(&self) -> ExtraChunks<'_> {
+        ExtraChunks { rest: self.extra() }
+    }
+}
+
+/// The bootinfo page's size: the extra region starts one page after it.
+const PAGE_SIZE: usize = 1 << crate::sys::constants::PageBits;
+
+/// The longest extra region read (the kernel makes it a few pages: a VBE
+/// block, an RSDP copy or a memory map on later kernels).
+pub const MAX_EXTRA_LEN: usize = 64 * 1024;
+
+/// Walks the extra region's chunks, each a `seL4_BootInfoHeader` {id,
+/// len (header included)} and its payload. It stops at the end of the
+/// region, or at a chunk whose length is shorter than its header or runs
+/// past the region, so a corrupt length cannot walk off it.
+#[derive(Clone)]
+pub struct ExtraChunks<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> ExtraChunks<'a> {
+    /// Chunks of any byte run laid out like the extra region.
+    pub fn new(bytes: &'a [u8]) -> ExtraChunks<'a> {
+        ExtraChunks { rest: bytes }
+    }
+}
+
+impl<'a> Iterator for ExtraChunks<'a> {
+    type Item = (Word, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let header = self.rest.get(..layout::HEADER_SIZE)?;
+        let word = |at: usize| -> Option<Word> {
+            Some(Word::from_le_bytes(
+                header.get(at..at + 8)?.try_into().ok()?,
+            ))
+        };
+        let (id, len) = (word(layout::HEADER_ID)?, word(layout::HEADER_LEN)?);
+        let len = usize::try_from(len).ok()?;
+        if len < layout::HEADER_SIZE || len > self.rest.len() {
+            self.rest = &[];
+            return None;
+        }
+        let payload = &self.rest[layout::HEADER_SIZE..len];
+        self.rest = &self.rest[len..];
+        Some((id, payload))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(id: Word, payload: &[u8]) -> std::vec::Vec<u8> {
+        let mut c = std::vec::Vec::new();
+        c.extend_from_slice(&id.to_le_bytes());
+        c.extend_from_slice(&((layout::HEADER_SIZE + payload.len()) as Word).to_le_bytes());
+        c.extend_from_slice(payload);
+        c
+    }
+
+    #[test]
+    fn extra_chunks_are_walked_and_bounded() {
+        let vbe = layout::header_id::X86_VBE.unwrap();
+        let padding = layout::header_id::PADDING.unwrap();
+        let mut region = chunk(vbe, &[1, 2, 3]);
+        region.extend(chunk(padding, &[0; 13]));
+        let chunks: std::vec::Vec<_> = ExtraChunks::new(&region).collect();
+        assert_eq!(chunks, [(vbe, &[1u8, 2, 3][..]), (padding, &[0u8; 13][..])]);
+        // A length past the region, or shorter than the header, ends it.
+        let mut bad = chunk(vbe, &[1]);
+        bad[8] = 200;
+        assert_eq!(ExtraChunks::new(&bad).count(), 0);
+        let mut short = chunk(vbe, &[1]);
+        short[8] = 4;
+        assert_eq!(ExtraChunks::new(&short).count(), 0);
+        assert_eq!(ExtraChunks::new(&[0; 7]).count(), 0);
+    }
+
+    #[test]
+    fn sel4_5_0_passes_no_rsdp_in_the_bootinfo() {
+        // Later kernels define a chunk for it; 5.0 defines padding and VBE
+        // only, so the root task finds the RSDP itself.
+        assert_eq!(layout::header_id::X86_ACPI_RSDP, None);
+        assert_eq!(layout::HEADER_SIZE, 16);
+    }
 }

@@ -221,6 +221,11 @@ typedef unsigned long word_t;
         ("seL4_SlotRegion", "seL4_SlotRegion", &ours.slot_region),
         ("seL4_UntypedDesc", "seL4_UntypedDesc", &ours.untyped_desc),
         (
+            "seL4_BootInfoHeader",
+            "seL4_BootInfoHeader",
+            &ours.boot_info_header,
+        ),
+        (
             "struct seL4_IPCBuffer_",
             "seL4_IPCBuffer_",
             &ours.ipc_buffer,
@@ -355,6 +360,39 @@ typedef unsigned long word_t;
         .map(|c| (c.value.c_expr.clone(), c.value.value))
         .collect();
     out.check("macro constants", &ours_macros, &table(names, macro_values));
+
+    // The bootinfo extra region's chunk ids: `#define`s of the kernel's
+    // own copy of the bootinfo types, whose declarations need only the
+    // basic types.
+    let bprelude = "\
+typedef unsigned long seL4_Word;
+typedef seL4_Word seL4_NodeId;
+typedef seL4_Word seL4_Domain;
+typedef unsigned char seL4_Uint8;
+typedef struct seL4_IPCBuffer_ seL4_IPCBuffer;
+#define SEL4_PACKED __attribute__((packed))
+#include <autoconf.h>
+#include <api/bootinfo_types.h>
+";
+    let ids: Vec<String> = cc
+        .defined_macros(&kwork, "kernel_bootinfo_ids", bprelude, &kdirs)
+        .expect("listing the kernel's bootinfo chunk ids")
+        .into_iter()
+        .filter(|m| m.starts_with("SEL4_BOOTINFO_HEADER_"))
+        .collect();
+    let id_values = values(
+        &cc,
+        &kwork,
+        "kernel_bootinfo_id_values",
+        bprelude,
+        &ids,
+        &kdirs,
+    );
+    out.check(
+        "bootinfo chunk ids",
+        &cvalues(&ours.boot_info_header_ids),
+        &table(ids, id_values),
+    );
     (ours, out)
 }
 
@@ -369,17 +407,19 @@ fn run(config: KernelConfig) -> (Interface, Outcome) {
     let bootinfo = out.count("seL4_BootInfo layout");
     let others = out.count("seL4_SlotRegion layout")
         + out.count("seL4_UntypedDesc layout")
+        + out.count("seL4_BootInfoHeader layout")
         + out.count("struct seL4_IPCBuffer_ layout");
     println!(
         "cross-check {config}: {} invocation labels, {} syscalls, {} object types, {} errors, \
          {} initial caps, {} fault labels, {bootinfo} bootinfo offsets, {others} slot region/untyped \
-         desc/IPC buffer offsets, {} constants: all equal",
+         desc/bootinfo header/IPC buffer offsets, {} bootinfo chunk ids, {} constants: all equal",
         out.count("invocation labels"),
         out.count("syscalls"),
         out.count("object types"),
         out.count("errors"),
         out.count("initial caps"),
         out.count("fault labels"),
+        out.count("bootinfo chunk ids"),
         out.count("enumerator constants") + out.count("macro constants"),
     );
     if !out.unchecked.is_empty() {
@@ -396,6 +436,8 @@ fn run(config: KernelConfig) -> (Interface, Outcome) {
     assert_eq!(out.count("errors"), 11);
     assert_eq!(out.count("initial caps"), 12);
     assert_eq!(bootinfo, 17, "size and 16 field offsets");
+    assert_eq!(out.count("seL4_BootInfoHeader layout"), 3);
+    assert!(out.count("bootinfo chunk ids") >= 2);
     assert!(out.count("fault labels") >= 5);
     assert!(out.count("enumerator constants") + out.count("macro constants") >= 40);
     (ours, out)

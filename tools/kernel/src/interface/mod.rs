@@ -80,6 +80,12 @@ pub struct Interface {
     pub boot_info: Layout,
     pub slot_region: Layout,
     pub untyped_desc: Layout,
+    /// `seL4_BootInfoHeader`: the header of each chunk of the bootinfo's
+    /// extra region.
+    pub boot_info_header: Layout,
+    /// The chunk ids (`SEL4_BOOTINFO_HEADER_*` without the prefix) this
+    /// kernel defines.
+    pub boot_info_header_ids: Vec<CValue>,
     pub ipc_buffer: Layout,
     pub constants: Vec<Constant>,
     /// Every file the result depends on (XML, headers, `.bf`).
@@ -110,6 +116,13 @@ const PRELUDE: &str = "\
 #include <sel4/types.h>
 #include <sel4/bootinfo_types.h>
 ";
+
+/// The prefix of the bootinfo extra region's chunk ids.
+const HEADER_ID_PREFIX: &str = "SEL4_BOOTINFO_HEADER_";
+
+/// Chunk ids the root task looks for, emitted whether this kernel defines
+/// them or not (`None` then), so code can ask without naming a number.
+pub const WANTED_HEADER_IDS: &[&str] = &["X86_ACPI_RSDP"];
 
 /// The `.bf` file holding the fault labels (`tagged_union seL4_Fault`).
 const FAULT_BF: &str = "libsel4/arch_include/x86/sel4/arch/shared_types.bf";
@@ -216,8 +229,17 @@ pub fn generate(source: &KernelSource, config: KernelConfig, work: &Path) -> Res
         layout_of("seL4_BootInfo", "seL4_BootInfo")?,
         layout_of("seL4_SlotRegion", "seL4_SlotRegion")?,
         layout_of("seL4_UntypedDesc", "seL4_UntypedDesc")?,
+        layout_of("seL4_BootInfoHeader", "seL4_BootInfoHeader")?,
         layout_of("seL4_IPCBuffer", "seL4_IPCBuffer_")?,
     ];
+    // The extra region's chunk ids are `#define`s: every one the headers
+    // define, by name.
+    let header_id_names: Vec<String> = cc
+        .defined_macros(work, "libsel4_macros", PRELUDE, &dirs)
+        .context("listing libsel4's macros")?
+        .into_iter()
+        .filter(|m| m.starts_with(HEADER_ID_PREFIX))
+        .collect();
 
     let mut constants: Vec<(String, String, CKind, &'static str)> = Vec::new();
     for (name, ty) in MACRO_CONSTANTS {
@@ -291,6 +313,7 @@ pub fn generate(source: &KernelSource, config: KernelConfig, work: &Path) -> Res
         .filter(|c| !c.1.starts_with("seL4_Fault_"))
         .collect();
     exprs.extend(header_constants.iter().map(|c| c.1.clone()));
+    exprs.extend(header_id_names.iter().cloned());
     let probed = cc
         .evaluate(work, "libsel4_values", PRELUDE, &exprs, &dirs)
         .context("evaluating libsel4's constants")?;
@@ -321,10 +344,11 @@ pub fn generate(source: &KernelSource, config: KernelConfig, work: &Path) -> Res
         size: next(),
         fields: fields.iter().map(|f| (f.clone(), next())).collect(),
     });
-    let boot_info = layouts.next().expect("four layouts");
-    let slot_region = layouts.next().expect("four layouts");
-    let untyped_desc = layouts.next().expect("four layouts");
-    let ipc_buffer = layouts.next().expect("four layouts");
+    let boot_info = layouts.next().expect("five layouts");
+    let slot_region = layouts.next().expect("five layouts");
+    let untyped_desc = layouts.next().expect("five layouts");
+    let boot_info_header = layouts.next().expect("five layouts");
+    let ipc_buffer = layouts.next().expect("five layouts");
     drop(layouts);
 
     let mut constant_values = Vec::new();
@@ -348,6 +372,19 @@ pub fn generate(source: &KernelSource, config: KernelConfig, work: &Path) -> Res
             rust_type,
         });
     }
+    let boot_info_header_ids = header_id_names
+        .iter()
+        .map(|c| {
+            Ok(CValue {
+                name: c
+                    .strip_prefix(HEADER_ID_PREFIX)
+                    .with_context(|| format!("`{c}` lacks the prefix `{HEADER_ID_PREFIX}`"))?
+                    .to_string(),
+                c_expr: c.clone(),
+                value: next(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
 
     let interface = Interface {
         config,
@@ -359,6 +396,8 @@ pub fn generate(source: &KernelSource, config: KernelConfig, work: &Path) -> Res
         boot_info,
         slot_region,
         untyped_desc,
+        boot_info_header,
+        boot_info_header_ids,
         ipc_buffer,
         constants: constant_values,
         inputs: inputs

@@ -151,6 +151,32 @@ pub(super) fn render(i: &Interface) -> Result<String> {
     layout(w, &i.boot_info, "")?;
     layout(w, &i.slot_region, "SLOT_REGION_")?;
     layout(w, &i.untyped_desc, "UNTYPED_DESC_")?;
+    layout(w, &i.boot_info_header, "HEADER_")?;
+    open(
+        w,
+        "header_id",
+        &[
+            "Ids of the chunks of the bootinfo's extra region (`SEL4_BOOTINFO_HEADER_*`,",
+            "without the prefix): every id this kernel defines, and the ids the root task",
+            "looks for, `None` where this kernel does not define them.",
+        ],
+        false,
+    );
+    let mut ids: Vec<(String, Option<i64>)> = i
+        .boot_info_header_ids
+        .iter()
+        .map(|v| (v.name.clone(), Some(v.value)))
+        .collect();
+    for wanted in super::WANTED_HEADER_IDS {
+        if !ids.iter().any(|(n, _)| n == wanted) {
+            ids.push((wanted.to_string(), None));
+        }
+    }
+    for (name, value) in ids {
+        let value = value.map_or("None".to_string(), |v| format!("Some({v})"));
+        item(w, "", &name, "Option<u64>", &value);
+    }
+    close(w);
     open(
         w,
         "init_cap",
