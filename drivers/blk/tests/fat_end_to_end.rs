@@ -1,16 +1,17 @@
-//! End to end: a FAT16 disk made by the `fatfs` crate, served by the
-//! modelled driver through the real queues and checks, read and written by
-//! embedded-sdmmc's `VolumeManager` over `SdmmcDevice`, and read back by
-//! `fatfs`.
+//! End to end: a FAT16 disk made by Debian's dosfstools and mtools (which
+//! nobody here wrote), served by the modelled driver through the real
+//! queues and checks, read and written by embedded-sdmmc's `VolumeManager`
+//! over `SdmmcDevice`, and read back by mtools. `./test` installs the tools
+//! (tools/provision).
 
 mod common;
 
-use std::io::{Cursor, Read, Write};
 use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use common::{geometry, pseudo_random, Rig};
 use embedded_sdmmc::{Mode, TimeSource, Timestamp, VolumeIdx, VolumeManager};
-use fatfs::{FatType, FileSystem, FormatVolumeOptions, FsOptions};
 use paddock_blk::{BlockError, SdmmcDevice, Status};
 use sha2::{Digest, Sha256};
 
@@ -45,41 +46,69 @@ fn mbr(block: &mut [u8], start: u64, blocks: u64, kind: u8) {
     block[511] = 0xAA;
 }
 
-/// A disk image with one FAT16 partition holding `files`, made by `fatfs`.
-fn build_disk(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut part = vec![0u8; (PART_BLOCKS * 512) as usize];
-    let options = FormatVolumeOptions::new()
-        .fat_type(FatType::Fat16)
-        .volume_label(*b"PADDOCK    ");
-    fatfs::format_volume(Cursor::new(&mut part[..]), options).unwrap();
-    {
-        let fs = FileSystem::new(Cursor::new(&mut part[..]), FsOptions::new()).unwrap();
-        assert_eq!(fs.fat_type(), FatType::Fat16);
-        let root = fs.root_dir();
-        for (name, data) in files {
-            let mut file = root.create_file(name).unwrap();
-            file.write_all(data).unwrap();
-            file.flush().unwrap();
-        }
-        drop(root);
-        fs.unmount().unwrap();
-    }
+/// A scratch folder of this test's own.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("paddock-blk-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(command: &mut Command) -> Vec<u8> {
+    let out = command
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?} (Debian's dosfstools and mtools): {e}"));
+    assert!(
+        out.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// mtools' name for the partition of `image`.
+fn partition(image: &Path) -> String {
+    format!("{}@@{}", image.display(), PART_START * 512)
+}
+
+/// A disk image with one FAT16 partition holding `files`, made by
+/// mkfs.fat and mcopy.
+fn build_disk(test: &str, files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let dir = scratch(test);
+    let image = dir.join("disk.img");
     let mut disk = vec![0u8; (DISK_BLOCKS * 512) as usize];
     mbr(&mut disk[..512], PART_START, PART_BLOCKS, FAT16_LBA);
-    disk[(PART_START * 512) as usize..].copy_from_slice(&part);
+    std::fs::write(&image, &disk).unwrap();
+    run(Command::new("mkfs.fat")
+        .args(["-F", "16", "-n", "PADDOCK", "-i", "50414444", "--offset"])
+        .arg(PART_START.to_string())
+        .arg(&image)
+        .arg((PART_BLOCKS / 2).to_string()));
+    for (name, data) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, data).unwrap();
+        run(Command::new("mcopy")
+            .arg("-i")
+            .arg(partition(&image))
+            .arg(&path)
+            .arg(format!("::/{name}")));
+    }
+    let disk = std::fs::read(&image).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
     disk
 }
 
-/// Reads `name` from the partition of `disk` with `fatfs`.
-fn fatfs_read(disk: &[u8], name: &str) -> Vec<u8> {
-    let mut part = disk[(PART_START * 512) as usize..].to_vec();
-    let fs = FileSystem::new(Cursor::new(&mut part[..]), FsOptions::new()).unwrap();
-    let mut data = Vec::new();
-    fs.root_dir()
-        .open_file(name)
-        .unwrap()
-        .read_to_end(&mut data)
-        .unwrap();
+/// Reads `name` from the partition of `disk` with mtools' `mtype`.
+fn mtools_read(disk: &[u8], name: &str) -> Vec<u8> {
+    let dir = scratch(&format!("read-{name}"));
+    let image = dir.join("disk.img");
+    std::fs::write(&image, disk).unwrap();
+    let data = run(Command::new("mtype")
+        .arg("-i")
+        .arg(partition(&image))
+        .arg(format!("::/{name}")));
+    let _ = std::fs::remove_dir_all(&dir);
     data
 }
 
@@ -98,7 +127,7 @@ impl TimeSource for FixedClock {
 #[test]
 fn embedded_sdmmc_lists_reads_and_writes_a_fat16_volume_through_the_protocol() {
     let files = files();
-    let disk = build_disk(&files);
+    let disk = build_disk("listing", &files);
     let mut rig = Rig::new(8, 16 * 1024);
     let (driver, client) = rig.start(geometry(DISK_BLOCKS, 8, 16), disk);
     let volume_mgr = VolumeManager::new(SdmmcDevice::new(client).unwrap(), FixedClock);
@@ -150,12 +179,12 @@ fn embedded_sdmmc_lists_reads_and_writes_a_fat16_volume_through_the_protocol() {
     let client = device.into_inner();
     assert_eq!(client.violation(), None);
 
-    // fatfs reads it back byte for byte, and the old files are intact.
+    // mtools reads it back byte for byte, and the old files are intact.
     let driver = driver.borrow();
-    assert_eq!(fatfs_read(&driver.disk, "NEW.BIN"), new);
+    assert_eq!(mtools_read(&driver.disk, "NEW.BIN"), new);
     for (name, data) in &files {
         assert_eq!(
-            sha256(&fatfs_read(&driver.disk, name)),
+            sha256(&mtools_read(&driver.disk, name)),
             sha256(data),
             "{name}"
         );
@@ -171,7 +200,7 @@ fn embedded_sdmmc_lists_reads_and_writes_a_fat16_volume_through_the_protocol() {
 #[test]
 fn a_device_error_on_one_block_reaches_embedded_sdmmc_as_an_error() {
     let files = files();
-    let disk = build_disk(&files);
+    let disk = build_disk("device-error", &files);
     // BIG.BIN's data starts on a cluster boundary: find its first block.
     let big = &files.iter().find(|(n, _)| *n == "BIG.BIN").unwrap().1;
     let first = disk
