@@ -44,7 +44,7 @@ fn mtype(image: &Path, name: &str) -> Vec<u8> {
     let out = Command::new("mtype")
         .env("MTOOLS_SKIP_CHECK", "1")
         .args(["-i"])
-        .arg(image)
+        .arg(disk::partition_spec(image))
         .arg(format!("::/{name}"))
         .output()
         .expect("mtype (Debian's mtools) runs");
@@ -86,7 +86,11 @@ fn a_folder_becomes_a_fat_volume_with_the_same_bytes() {
     let built = disk::make_all(&d, &out, None).unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(built.len(), 1);
     assert_eq!(built[0].file, out.join("files.img"));
-    assert_eq!(fs::metadata(&built[0].file).unwrap().len(), 40 << 20);
+    // A master boot record, then the 40 MiB partition from 1 MiB.
+    assert_eq!(fs::metadata(&built[0].file).unwrap().len(), 41 << 20);
+    let head = fs::read(&built[0].file).unwrap();
+    assert_eq!(&head[510..512], &[0x55, 0xAA]);
+    assert_eq!(head[446 + 4], 0x0C, "FAT32 with LBA");
     for (name, bytes) in &contents {
         assert_eq!(&mtype(&built[0].file, name), bytes, "{name}");
     }

@@ -4,7 +4,10 @@
 //! user's own files.
 //!
 //! A `folder` is packed into a new FAT volume with Debian's `dosfstools`
-//! (`mkfs.fat`) and `mtools` (`mcopy`); an `image` is copied. Paths are
+//! (`mkfs.fat`) and `mtools` (`mcopy`), in the one partition of a master
+//! boot record (embedded-sdmmc, the guest's FAT client, reads volumes
+//! through the partition table; Linux and mtools read either); an `image`
+//! is copied. Paths are
 //! relative to the description. The guest's FAT client reads 8.3 names
 //! only: a longer name is stored by `mcopy` with a long-name entry and
 //! shows in the guest under its short alias (`LONGNA~1.TXT`).
@@ -123,26 +126,55 @@ fn at(
     )
 }
 
-/// A new FAT volume at `file` holding the files of `folder` (and its
-/// subfolders).
+/// Where the partition starts, in 512-byte sectors: 1 MiB, as partitioning
+/// tools align it.
+pub const PARTITION_START: u64 = 2048;
+
+/// The mtools image name of a packed disk's partition (`file@@offset`).
+pub fn partition_spec(file: &Path) -> String {
+    format!("{}@@{}", file.display(), PARTITION_START * 512)
+}
+
+/// A master boot record with one partition of `sectors` sectors from
+/// [`PARTITION_START`], of MBR type `kind`: four 16-byte entries at 446,
+/// the signature 0x55AA at 510.
+fn master_boot_record(sectors: u64, kind: u8) -> [u8; 512] {
+    let mut mbr = [0u8; 512];
+    let entry = &mut mbr[446..462];
+    entry[4] = kind;
+    entry[8..12].copy_from_slice(&(PARTITION_START as u32).to_le_bytes());
+    entry[12..16].copy_from_slice(&(sectors as u32).to_le_bytes());
+    mbr[510] = 0x55;
+    mbr[511] = 0xAA;
+    mbr
+}
+
+/// A new disk at `file`: a master boot record and one FAT partition
+/// holding the files of `folder` (and its subfolders).
 fn pack(disk: &Disk, folder: &Path, file: &Path) -> Result<()> {
     let size_mib = disk
         .size_mib
         .as_ref()
         .map_or(DEFAULT_DISK_MIB, |v| *v.get_ref());
     let fat = disk.fat.as_ref().map_or(DEFAULT_FAT, |v| *v.get_ref());
-    let _ = fs::remove_file(file);
+    // MBR partition types with LBA addressing.
+    let kind = if fat == 16 { 0x0E } else { 0x0C };
+    let sectors = (size_mib as u64) << 11;
+    let mut bytes = vec![0u8; ((PARTITION_START + sectors) * 512) as usize];
+    bytes[..512].copy_from_slice(&master_boot_record(sectors, kind));
+    fs::write(file, &bytes).with_context(|| format!("writing {}", file.display()))?;
     // A fixed volume id: the same folder gives the same image.
     run(Command::new("mkfs.fat")
         .args([
-            "-C",
             "-F",
             &fat.to_string(),
             "-i",
             "50414444",
             "-n",
             "PADDOCK",
+            "--offset",
         ])
+        .arg(PARTITION_START.to_string())
         .arg(file)
         .arg((size_mib * 1024).to_string()))?;
     let mut entries: Vec<PathBuf> = fs::read_dir(folder)
@@ -156,7 +188,7 @@ fn pack(disk: &Disk, folder: &Path, file: &Path) -> Result<()> {
     run(Command::new("mcopy")
         .env("MTOOLS_SKIP_CHECK", "1")
         .args(["-s", "-p", "-Q", "-i"])
-        .arg(file)
+        .arg(partition_spec(file))
         .args(&entries)
         .arg("::/"))
 }
