@@ -15,7 +15,8 @@ pub const IPC_BUFFER: &str = "ipc_buffer";
 pub const STACK: &str = "stack";
 pub const HEAP: &str = "heap";
 
-/// An IRQ handler's slot and its badge bit.
+/// An IRQ handler's slot and its badge bit; for an MSI-X IRQ also a
+/// parameter, the table entry the root task programmed for it.
 pub fn irq(name: &str) -> String {
     format!("irq.{name}")
 }

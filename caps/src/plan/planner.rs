@@ -352,6 +352,11 @@ pub fn plan(m: &(impl AsRef<Model> + ?Sized)) -> Plan {
                 0,
                 name.clone(),
             );
+            // An MSI-X IRQ's table entry: the driver tells its device to
+            // signal through this entry (for virtio, the queue's vector).
+            if let model::IrqSource::MsiX { entry, .. } = irq.source {
+                p.symbol(ci, name.clone(), SymbolKind::Param, entry.into(), 0);
+            }
             p.symbol(ci, name, SymbolKind::BadgeBit, bit.into(), 0);
         }
         config_caps(&mut p, ci, c, pci_base[ci]);

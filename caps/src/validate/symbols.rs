@@ -52,6 +52,9 @@ fn derive(m: &Model) -> Vec<Vec<(SymbolKind, String, Origin)>> {
         for (k, q) in c.irqs.iter().enumerate() {
             v.push((Slot, sym::irq(&q.name), Origin::Irq(ci, k)));
             v.push((BadgeBit, sym::irq(&q.name), Origin::Irq(ci, k)));
+            if matches!(q.source, model::IrqSource::MsiX { .. }) {
+                v.push((Param, sym::irq(&q.name), Origin::Irq(ci, k)));
+            }
         }
         for (k, r) in c.io_ports.iter().enumerate() {
             v.push((Slot, sym::io(&r.name), Origin::Io(ci, k)));

@@ -2,7 +2,7 @@
 //! device configuration structures through its vendor capabilities (BAR
 //! and offset read from the device, never typed), maps nothing but the BAR
 //! the plan gave it, brings the device to DRIVER_OK with no queues, binds
-//! configuration changes to MSI-X entry 0, and on each interrupt on that
+//! configuration changes to the MSI-X entry the plan gives IRQ `config`, and on each interrupt on that
 //! entry's badge bit reports the capacity the device now says it has.
 //!
 //! The MSI-X table is the root task's: it programmed entry 0 with this
@@ -97,10 +97,14 @@ fn run(c: &Component) -> Result<(), &'static str> {
     if common.read8(DEVICE_STATUS) & FEATURES_OK == 0 {
         return Err("the device refused the features (FEATURES_OK cleared)");
     }
-    common.write16(MSIX_CONFIG, 0);
+    // The table entry the plan gave the IRQ `config`, which the root task
+    // programmed.
+    let entry = c.param("irq.config").ok_or("no MSI-X entry for IRQ `config`")?;
+    let entry = u16::try_from(entry).map_err(|_| "MSI-X entry out of range")?;
+    common.write16(MSIX_CONFIG, entry);
     let vector = common.read16(MSIX_CONFIG);
     if vector == NO_VECTOR {
-        return Err("the device refused MSI-X entry 0 for configuration changes");
+        return Err("the device refused the MSI-X entry for configuration changes");
     }
     common.write8(
         DEVICE_STATUS,
