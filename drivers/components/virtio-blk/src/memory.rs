@@ -1,0 +1,105 @@
+//! The driver's memory, from the plan's symbols: the BARs of its device,
+//! the virtqueue and request slots in its `queues` DMA window, and the
+//! control region it shares with its client. The unsafe views are made
+//! here, once, over regions the root task mapped for the component's whole
+//! life.
+
+use paddock_blk::{Control, ControlLayout};
+use paddock_runtime::{Component, Region};
+use paddock_virtio::blk::request::SLOT_BYTES;
+use paddock_virtio::blk::RequestMemory;
+use paddock_virtio::queue::layout::{avail_ring_bytes, descriptor_table_bytes, QueueMemory};
+use paddock_virtio::{Iova, MappedRegion, Part};
+
+/// The symbols of BARs 0..=5 of the device `blk`.
+const BARS: [&str; 6] = [
+    "blk.bar0", "blk.bar1", "blk.bar2", "blk.bar3", "blk.bar4", "blk.bar5",
+];
+/// The driver's own DMA window (virtqueue and request slots) and the
+/// client's, which the driver knows only by IOVA.
+pub const QUEUES_WINDOW: &str = "dma.blk.queues";
+pub const DATA_WINDOW: &str = "dma.blk.data";
+/// The region shared with the client: information page and queues.
+pub const CONTROL: &str = "shared.blk-control";
+
+const PAGE: u64 = 4096;
+
+/// Every BAR the plan mapped into this component, as bounds-checked
+/// register windows.
+pub fn bars(c: &Component) -> [Option<MappedRegion>; 6] {
+    BARS.map(|name| {
+        let region = c.region(name).ok()?;
+        let base = core::ptr::NonNull::new(region.vaddr as *mut u8)?;
+        // SAFETY: the root task mapped the BAR uncached at `vaddr` for
+        // `size` bytes, for the component's life; nothing else in this
+        // component makes a view of it.
+        Some(unsafe { MappedRegion::new(base, usize::try_from(region.size).ok()?) })
+    })
+}
+
+/// Where the `queues` window is for the driver and for the device.
+fn queues_window(c: &Component) -> Result<(Region, u64), &'static str> {
+    let mapped = c.region(QUEUES_WINDOW).map_err(|_| "no `queues` DMA window")?;
+    let iova = c.iova(QUEUES_WINDOW).map_err(|_| "no IOVA for the `queues` window")?;
+    if mapped.size < 2 * PAGE {
+        return Err("the `queues` DMA window is smaller than two pages");
+    }
+    Ok((mapped, iova.vaddr))
+}
+
+fn part(window: &Region, iova: u64, offset: u64, len: usize) -> Part {
+    Part {
+        vaddr: (window.vaddr + offset) as *mut u8,
+        len,
+        iova: Iova(iova + offset),
+    }
+}
+
+/// A virtqueue of `size` entries in the first page of the `queues` window
+/// (descriptor table, then available and used rings, each aligned as the
+/// virtio spec asks), and its request slots in the second page.
+pub fn queue(
+    c: &Component,
+    size: u16,
+) -> Result<(QueueMemory<'static>, RequestMemory<'static>), &'static str> {
+    let (window, iova) = queues_window(c)?;
+    let descriptors = descriptor_table_bytes(size);
+    let available = avail_ring_bytes(size);
+    let used_at = (descriptors + available).next_multiple_of(4);
+    let slots = usize::from(size) * SLOT_BYTES;
+    if used_at as u64 + PAGE > window.size || slots as u64 > PAGE {
+        return Err("the `queues` window is too small for the queue");
+    }
+    let used = (window.size.min(PAGE) as usize).saturating_sub(used_at);
+    // SAFETY: the three parts lie in the first page of the window, which
+    // the root task mapped read-write for the component's life, and do not
+    // overlap (descriptor table, then the available ring, then the used
+    // ring from a 4-byte boundary to the end of the page); nothing else in
+    // this component views them.
+    let queue = unsafe {
+        QueueMemory::from_raw(
+            part(&window, iova, 0, descriptors),
+            part(&window, iova, descriptors as u64, available),
+            part(&window, iova, used_at as u64, used),
+            size,
+        )
+    }
+    .map_err(|_| "the virtqueue does not fit its memory")?;
+    // SAFETY: the second page of the same window, disjoint from the first;
+    // viewed only here.
+    let requests = unsafe { RequestMemory::from_raw(part(&window, iova, PAGE, PAGE as usize), usize::from(size)) }
+        .map_err(|_| "the request slots do not fit their page")?;
+    Ok((queue, requests))
+}
+
+/// The control region shared with the client, laid out for `depth`
+/// requests in flight.
+pub fn control(c: &Component, depth: u32) -> Result<Control<'static>, &'static str> {
+    let region = c.region(CONTROL).map_err(|_| "no shared region `blk-control`")?;
+    let layout = ControlLayout::for_depth(depth).map_err(|_| "no control layout for this depth")?;
+    // SAFETY: the root task mapped the region read-write for the
+    // component's life; this component reaches it only through the views
+    // `from_raw` makes (atomics); the client may write anything there.
+    unsafe { Control::from_raw(region.vaddr as *mut u8, region.size as usize, layout) }
+        .map_err(|_| "the shared region `blk-control` is too small for the control layout")
+}
