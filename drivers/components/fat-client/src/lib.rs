@@ -1,20 +1,24 @@
 //! What the block clients share: attaching to the driver by the plan's
-//! names (the control region `blk-control`, the data window `dma.blk.data`,
-//! the channel `blk-client`), and the kernel calls the client library
-//! needs.
+//! names, and the kernel calls the client library needs. A client `<c>`
+//! of a block driver has the control region `shared.<c>-blk-control`, the channel
+//! `channel.<c>-blk` and the data window `<c>` of the driver's device
+//! (`dma.<device>.<c>`), which it maps and the driver does not.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use paddock_blk::{Control, ControlLayout, DataWindow, DriverSignal, Geometry, InfoError};
-use paddock_runtime::{sel4, Component};
+use paddock_runtime::{sel4, Component, SymbolKind};
 
-/// The control region shared with the driver.
-pub const CONTROL: &str = "shared.blk-control";
-/// The data window: mapped here, reached by the device, never mapped by
-/// the driver.
-pub const DATA_WINDOW: &str = "dma.blk.data";
-/// The channel to the driver.
-pub const CHANNEL: &str = "channel.blk-client";
+/// A symbol name built from parts (names are at most 40 bytes).
+type Name = heapless::String<64>;
+
+fn symbol(parts: &[&str]) -> Name {
+    let mut name = Name::new();
+    for p in parts {
+        let _ = name.push_str(p);
+    }
+    name
+}
 
 /// Signals the driver through the channel; waits on this component's
 /// notification until the channel's bit is set.
@@ -56,7 +60,9 @@ impl core::fmt::Display for AttachError {
         match self {
             AttachError::Missing(what) => write!(f, "the plan gives this component no {what}"),
             AttachError::Info(e) => write!(f, "the driver's information page: {e}"),
-            AttachError::Layout => f.write_str("the control region does not hold the driver's queues"),
+            AttachError::Layout => {
+                f.write_str("the control region does not hold the driver's queues")
+            }
         }
     }
 }
@@ -65,12 +71,43 @@ impl core::fmt::Display for AttachError {
 /// of the depth it states (the page sits at the start of the region
 /// whatever the depth).
 pub fn attach(c: &Component) -> Result<Attached, AttachError> {
-    let region = c.region(CONTROL).map_err(|_| AttachError::Missing("shared region `blk-control`"))?;
-    let data = c.region(DATA_WINDOW).map_err(|_| AttachError::Missing("data window `dma.blk.data`"))?;
+    // This component's name as a client: the `<c>` of `shared.<c>-blk-control`.
+    let client = c
+        .symbols()
+        .find_map(|s| {
+            let name = s
+                .name
+                .strip_prefix("shared.")?
+                .strip_suffix("-blk-control")?;
+            (s.kind == SymbolKind::Vaddr).then_some(name)
+        })
+        .ok_or(AttachError::Missing(
+            "control region `shared.<client>-blk-control`",
+        ))?;
+    let region = c
+        .region(&symbol(&["shared.", client, "-blk-control"]))
+        .map_err(|_| AttachError::Missing("control region `shared.<client>-blk-control`"))?;
+    let data = c
+        .symbols()
+        .find(|s| {
+            s.kind == SymbolKind::Vaddr
+                && s.name.starts_with("dma.")
+                && s.name.rsplit('.').next() == Some(client)
+        })
+        .map(|s| paddock_runtime::Region {
+            vaddr: s.value,
+            size: s.size,
+        })
+        .ok_or(AttachError::Missing("data window `dma.<device>.<client>`"))?;
+    let channel_name = symbol(&["channel.", client, "-blk"]);
     let mut channel = Channel {
         c: *c,
-        driver: c.slot(CHANNEL).map_err(|_| AttachError::Missing("channel `blk-client`"))?,
-        bit: c.badge_bit(CHANNEL).map_err(|_| AttachError::Missing("channel `blk-client`"))?,
+        driver: c
+            .slot(&channel_name)
+            .map_err(|_| AttachError::Missing("channel `<client>-blk`"))?,
+        bit: c
+            .badge_bit(&channel_name)
+            .map_err(|_| AttachError::Missing("channel `<client>-blk`"))?,
     };
     let control = |depth| {
         let layout = ControlLayout::for_depth(depth).map_err(|_| AttachError::Layout)?;
@@ -82,7 +119,10 @@ pub fn attach(c: &Component) -> Result<Attached, AttachError> {
         unsafe { Control::from_raw(region.vaddr as *mut u8, region.size as usize, layout) }
             .map_err(|_| AttachError::Layout)
     };
-    let geometry = control(1)?.info.wait_ready(&mut channel).map_err(AttachError::Info)?;
+    let geometry = control(1)?
+        .info
+        .wait_ready(&mut channel)
+        .map_err(AttachError::Info)?;
     let control = control(geometry.queue_depth)?;
     // SAFETY: the data window is mapped read-write here for the
     // component's life and reached only through the view made here; the

@@ -2,42 +2,46 @@
 //! PCI device (found through its own configuration space; its DMA confined
 //! by VT-d to the windows of the plan; request completions on the MSI-X
 //! entry the plan gives IRQ `queue`, which the root task programmed) and
-//! serves one client over the block protocol (`paddock-blk`): the
-//! information page and queues in the shared region `blk-control`, the data
-//! in the client's DMA window `data`, which this driver never maps: it
-//! tells the device the window's IOVA plus the request's offset.
+//! serves up to eight clients over the block protocol (`paddock-blk`).
+//! Client `<c>` has the DMA window `<c>` of the device (`dma.blk.<c>`),
+//! which this driver never maps: it tells the device the window's IOVA
+//! plus the request's offset; the information page and queues in the
+//! shared region `<c>-blk-control`; and the channel `<c>-blk`.
 //!
 //! Every request is checked before the device sees it; a refused one is
 //! answered with its status and the driver goes on. A client that breaks
-//! the queue protocol, or a device that breaks the virtqueue's, stops the
-//! service with a message naming which.
+//! the queue protocol is dropped with a message naming it, and the others
+//! are served on; a device that breaks the virtqueue's stops the service.
 #![no_std]
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use paddock_blk::{DriverQueues, Geometry, Idle, RequestChecker};
-use paddock_runtime::{entry, log, sel4, Component};
-use paddock_virtio::blk::{BlkDevice, Interrupts, SECTOR_BYTES};
+use paddock_blk::{DriverQueues, Geometry, Idle, InfoPage, RequestChecker};
+use paddock_runtime::{entry, log, sel4, Component, SymbolKind};
+use paddock_virtio::blk::{BlkDevice, BlkInfo, Interrupts, SECTOR_BYTES};
 use paddock_virtio::{MappedRegion, Transport};
-use paddock_virtio_blk_driver::{memory, Service, Stop};
+use paddock_virtio_blk_driver::memory::{self, client_symbol, CLIENT_WINDOW_PREFIX};
+use paddock_virtio_blk_driver::service::MAX_CLIENTS;
+use paddock_virtio_blk_driver::{Service, Stop};
 
 entry!(main);
 
 /// Virtqueue entries (the device may offer fewer).
 const QUEUE: usize = 128;
-/// Requests one client may have in flight.
+/// Requests one client may have in flight, unless the `queue_depth`
+/// parameter says otherwise.
 const DEPTH: u32 = 32;
 /// Most blocks one request moves: 64 KiB.
 const MAX_BLOCKS: u32 = 128;
-/// The client's end of the channel.
-const CLIENT: &str = "channel.blk-client";
 
 fn main(c: Component) -> ! {
     match start(&c) {
         Ok(mut run) => {
             let why = run.serve();
             log!("stopped serving: {why}");
-            run.withdraw();
+            for n in 0..run.clients.len() {
+                run.withdraw(n);
+            }
         }
         Err(e) => log!("stopped: {e}"),
     }
@@ -46,17 +50,25 @@ fn main(c: Component) -> ! {
     }
 }
 
+/// What the driver keeps of each client besides its queues.
+struct ClientEnd {
+    name: &'static str,
+    info: InfoPage<'static>,
+    signal: sel4::CPtr,
+}
+
 struct Running {
     c: Component,
     service: Service<'static, MappedRegion, QUEUE>,
-    info: paddock_blk::InfoPage<'static>,
+    clients: heapless::Vec<ClientEnd, MAX_CLIENTS>,
     irq: sel4::CPtr,
     irq_bit: u64,
-    client: sel4::CPtr,
 }
 
 fn start(c: &Component) -> Result<Running, &'static str> {
-    let config = c.pci_config("blk").map_err(|_| "no configuration access to `blk`")?;
+    let config = c
+        .pci_config("blk")
+        .map_err(|_| "no configuration access to `blk`")?;
     let transport = Transport::new(&config, memory::bars(c)).map_err(|e| {
         log!("the device's virtio structures: {e}");
         "no usable virtio transport"
@@ -67,29 +79,23 @@ fn start(c: &Component) -> Result<Running, &'static str> {
         queue: Some(entry("irq.queue").ok_or("no MSI-X entry for IRQ `queue`")?),
     };
     let (queue, requests) = memory::queue(c, QUEUE as u16)?;
-    let device = BlkDevice::<_, QUEUE>::new(transport, queue, requests, interrupts).map_err(|e| {
-        log!("bringing the device up: {e}");
-        "the device did not come up"
-    })?;
+    let device =
+        BlkDevice::<_, QUEUE>::new(transport, queue, requests, interrupts).map_err(|e| {
+            log!("bringing the device up: {e}");
+            "the device did not come up"
+        })?;
     let info = *device.info();
-    let control = memory::control(c, DEPTH)?;
-    let data = c.iova(memory::DATA_WINDOW).map_err(|_| "no IOVA for the client's `data` window")?;
+    let depth = c
+        .param("queue_depth")
+        .and_then(|d| u32::try_from(d).ok())
+        .unwrap_or(DEPTH);
     let geometry = Geometry {
         capacity_blocks: info.capacity,
         block_size: SECTOR_BYTES as u32,
-        queue_depth: DEPTH,
+        queue_depth: depth,
         max_blocks_per_request: MAX_BLOCKS,
         read_only: info.read_only,
     };
-    let mut checker = RequestChecker::new(geometry, data.size).map_err(|_| "the device's geometry is not one the protocol can describe")?;
-    if !info.flush {
-        checker = checker.without_flush();
-    }
-    let queues = DriverQueues::new(control.requests, control.responses, checker)
-        .map_err(|_| "the control region's queues are not usable")?;
-    let irq = c.slot("irq.queue").map_err(|_| "no IRQ `queue`")?;
-    let irq_bit = c.badge_bit("irq.queue").map_err(|_| "no IRQ `queue`")?;
-    let client = c.slot(CLIENT).map_err(|_| "no channel `blk-client`")?;
     log!(
         "virtio-blk: {} sectors of {} bytes (logical block {} bytes){}{}, queue of {} entries, completions on MSI-X entry {}",
         info.capacity,
@@ -100,30 +106,99 @@ fn start(c: &Component) -> Result<Running, &'static str> {
         QUEUE,
         interrupts.queue.unwrap_or(0)
     );
-    control.info.publish(&geometry);
-    sel4::syscall::signal(client);
+    let mut service: Option<Service<'static, MappedRegion, QUEUE>> = None;
+    let mut device = Some(device);
+    let mut clients = heapless::Vec::new();
+    for s in c.symbols() {
+        let Some(name) = s.name.strip_prefix(CLIENT_WINDOW_PREFIX) else {
+            continue;
+        };
+        if s.kind != SymbolKind::Iova || s.name == memory::QUEUES_WINDOW {
+            continue;
+        }
+        let (queues, end) = client(c, name, s.size, geometry, &info)?;
+        match (service.as_mut(), device.take()) {
+            (None, Some(device)) => service = Some(Service::new(device, queues, s.value)),
+            (Some(service), _) => {
+                service
+                    .add_client(queues, s.value)
+                    .ok_or("more clients than the driver serves")?;
+            }
+            (None, None) => return Err("no device"),
+        }
+        clients
+            .push(end)
+            .map_err(|_| "more clients than the driver serves")?;
+    }
+    let service = service.ok_or("no client: no DMA window `dma.blk.<client>` besides `queues`")?;
+    for end in &clients {
+        end.info.publish(&geometry);
+        sel4::syscall::signal(end.signal);
+        log!(
+            "serving `{}`: {} requests in flight at most",
+            end.name,
+            depth
+        );
+    }
     Ok(Running {
         c: *c,
-        service: Service::new(device, queues, data.vaddr),
-        info: control.info,
-        irq,
-        irq_bit,
-        client,
+        service,
+        clients,
+        irq: c.slot("irq.queue").map_err(|_| "no IRQ `queue`")?,
+        irq_bit: c.badge_bit("irq.queue").map_err(|_| "no IRQ `queue`")?,
     })
 }
 
+/// Client `name`'s queues (checked against its window of `window_bytes`
+/// bytes) and ends.
+fn client(
+    c: &Component,
+    name: &'static str,
+    window_bytes: u64,
+    geometry: Geometry,
+    info: &BlkInfo,
+) -> Result<(DriverQueues<'static>, ClientEnd), &'static str> {
+    let control = memory::control(c, name, geometry.queue_depth)?;
+    let mut checker = RequestChecker::new(geometry, window_bytes)
+        .map_err(|_| "the device's geometry is not one the protocol can describe")?;
+    if !info.flush {
+        checker = checker.without_flush();
+    }
+    let queues = DriverQueues::new(control.requests, control.responses, checker)
+        .map_err(|_| "a client's queues are not usable")?;
+    let signal = c
+        .slot(&client_symbol("channel.", name, "-blk"))
+        .map_err(|_| "no channel `channel.<client>-blk`")?;
+    Ok((
+        queues,
+        ClientEnd {
+            name,
+            info: control.info,
+            signal,
+        },
+    ))
+}
+
 impl Running {
-    /// Serves until the client or the device breaks its protocol.
+    /// Serves until the device breaks its protocol; a client that breaks
+    /// its own is dropped and told so, and the others are served on.
     fn serve(&mut self) -> Stop {
         loop {
             match self.service.step() {
-                Ok(true) => sel4::syscall::signal(self.client),
-                Ok(false) => {}
+                Ok(signal) => self.signal(signal),
+                Err(Stop::Client(n, e)) => {
+                    self.drop_client(n, e);
+                    continue;
+                }
                 Err(why) => return why,
             }
             match self.service.idle() {
                 Ok(Idle::MoreWork) => continue,
                 Ok(Idle::Sleep) => {}
+                Err(Stop::Client(n, e)) => {
+                    self.drop_client(n, e);
+                    continue;
+                }
                 Err(why) => return why,
             }
             // Completions still owed mean the device will interrupt.
@@ -136,9 +211,28 @@ impl Running {
         }
     }
 
-    /// Tells the client the device is gone.
-    fn withdraw(&self) {
-        self.info.withdraw();
-        sel4::syscall::signal(self.client);
+    fn signal(&self, clients: u32) {
+        for (n, end) in self.clients.iter().enumerate() {
+            if clients & 1 << n != 0 {
+                sel4::syscall::signal(end.signal);
+            }
+        }
+    }
+
+    fn drop_client(&self, n: usize, e: paddock_blk::PeerError) {
+        let name = self.clients.get(n).map_or("?", |end| end.name);
+        log!(
+            "dropped client `{name}`: it broke the block protocol ({e}); {} of its requests were refused before",
+            self.service.refused(n)
+        );
+        self.withdraw(n);
+    }
+
+    /// Tells client `n` it is no longer served.
+    fn withdraw(&self, n: usize) {
+        if let Some(end) = self.clients.get(n) {
+            end.info.withdraw();
+            sel4::syscall::signal(end.signal);
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The driver's memory, from the plan's symbols: the BARs of its device,
 //! the virtqueue and request slots in its `queues` DMA window, and the
-//! control region it shares with its client. The unsafe views are made
+//! control region it shares with each client. The unsafe views are made
 //! here, once, over regions the root task mapped for the component's whole
 //! life.
 
@@ -15,12 +15,25 @@ use paddock_virtio::{Iova, MappedRegion, Part};
 const BARS: [&str; 6] = [
     "blk.bar0", "blk.bar1", "blk.bar2", "blk.bar3", "blk.bar4", "blk.bar5",
 ];
-/// The driver's own DMA window (virtqueue and request slots) and the
-/// client's, which the driver knows only by IOVA.
+/// The driver's own DMA window: the virtqueue and request slots.
 pub const QUEUES_WINDOW: &str = "dma.blk.queues";
-pub const DATA_WINDOW: &str = "dma.blk.data";
-/// The region shared with the client: information page and queues.
-pub const CONTROL: &str = "shared.blk-control";
+/// Every other window of the device is a client's: `dma.blk.<client>`,
+/// with its control region `shared.<client>-blk-control` and its channel
+/// `channel.<client>-blk`. The driver knows a client's window only by its
+/// IOVA; the client alone maps it.
+pub const CLIENT_WINDOW_PREFIX: &str = "dma.blk.";
+
+/// A symbol name built from parts (names are at most 40 bytes).
+pub type Name = heapless::String<64>;
+
+/// `<prefix><client><suffix>`.
+pub fn client_symbol(prefix: &str, client: &str, suffix: &str) -> Name {
+    let mut name = Name::new();
+    let _ = name.push_str(prefix);
+    let _ = name.push_str(client);
+    let _ = name.push_str(suffix);
+    name
+}
 
 const PAGE: u64 = 4096;
 
@@ -39,8 +52,12 @@ pub fn bars(c: &Component) -> [Option<MappedRegion>; 6] {
 
 /// Where the `queues` window is for the driver and for the device.
 fn queues_window(c: &Component) -> Result<(Region, u64), &'static str> {
-    let mapped = c.region(QUEUES_WINDOW).map_err(|_| "no `queues` DMA window")?;
-    let iova = c.iova(QUEUES_WINDOW).map_err(|_| "no IOVA for the `queues` window")?;
+    let mapped = c
+        .region(QUEUES_WINDOW)
+        .map_err(|_| "no `queues` DMA window")?;
+    let iova = c
+        .iova(QUEUES_WINDOW)
+        .map_err(|_| "no IOVA for the `queues` window")?;
     if mapped.size < 2 * PAGE {
         return Err("the `queues` DMA window is smaller than two pages");
     }
@@ -87,19 +104,24 @@ pub fn queue(
     .map_err(|_| "the virtqueue does not fit its memory")?;
     // SAFETY: the second page of the same window, disjoint from the first;
     // viewed only here.
-    let requests = unsafe { RequestMemory::from_raw(part(&window, iova, PAGE, PAGE as usize), usize::from(size)) }
-        .map_err(|_| "the request slots do not fit their page")?;
+    let requests = unsafe {
+        RequestMemory::from_raw(part(&window, iova, PAGE, PAGE as usize), usize::from(size))
+    }
+    .map_err(|_| "the request slots do not fit their page")?;
     Ok((queue, requests))
 }
 
-/// The control region shared with the client, laid out for `depth`
-/// requests in flight.
-pub fn control(c: &Component, depth: u32) -> Result<Control<'static>, &'static str> {
-    let region = c.region(CONTROL).map_err(|_| "no shared region `blk-control`")?;
+/// Client `client`'s control region, laid out for `depth` requests in
+/// flight.
+pub fn control(c: &Component, client: &str, depth: u32) -> Result<Control<'static>, &'static str> {
+    let name = client_symbol("shared.", client, "-blk-control");
+    let region = c
+        .region(&name)
+        .map_err(|_| "no control region `shared.<client>-blk-control`")?;
     let layout = ControlLayout::for_depth(depth).map_err(|_| "no control layout for this depth")?;
     // SAFETY: the root task mapped the region read-write for the
     // component's life; this component reaches it only through the views
     // `from_raw` makes (atomics); the client may write anything there.
     unsafe { Control::from_raw(region.vaddr as *mut u8, region.size as usize, layout) }
-        .map_err(|_| "the shared region `blk-control` is too small for the control layout")
+        .map_err(|_| "a control region is too small for the control layout")
 }

@@ -1,6 +1,7 @@
-//! The driver's logic between its client and its device, free of kernel
-//! calls: requests the client queued become virtio-blk requests (after
-//! the block protocol's checks), device completions become responses.
+//! The driver's logic between its clients and its device, free of kernel
+//! calls: requests the clients queued become virtio-blk requests (after
+//! the block protocol's checks), device completions become responses to
+//! the client that asked.
 //! The isolated component runs it between waits; a benchmark links it
 //! into a client to measure what isolation costs.
 
@@ -19,85 +20,165 @@ pub struct Stats {
     pub bytes: u64,
 }
 
-/// Why the driver stopped serving.
+/// Why the driver dropped a client or stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
-    /// The client wrote a queue index no honest client can.
-    Client(PeerError),
-    /// The device broke the virtqueue protocol.
+    /// Client `n` wrote a queue index no honest client can: it is no
+    /// longer served; the others are.
+    Client(usize, PeerError),
+    /// The device broke the virtqueue protocol: nothing is served.
     Device(BlkError),
 }
 
 impl fmt::Display for Stop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Stop::Client(e) => write!(f, "the client broke the block protocol: {e}"),
+            Stop::Client(_, e) => write!(f, "the client broke the block protocol: {e}"),
             Stop::Device(e) => write!(f, "the device broke the virtqueue protocol: {e}"),
         }
     }
 }
 
-/// One client's requests on one device with a queue of `N` entries.
+/// Clients one driver serves at most (one bit each in [`Service::step`]'s
+/// answer).
+pub const MAX_CLIENTS: usize = 8;
+
+/// One client: its queues and where the device reaches its data window.
+struct Client<'a> {
+    queues: DriverQueues<'a>,
+    data_iova: u64,
+    /// Dropped for breaking the queue protocol.
+    dropped: bool,
+}
+
+/// A request the device has: whose, which id, how many blocks.
+#[derive(Clone, Copy)]
+struct Owner {
+    client: u8,
+    id: u32,
+    count: u32,
+}
+
+/// Clients' requests on one device with a queue of `N` entries.
 pub struct Service<'a, M: Mmio, const N: usize> {
     device: BlkDevice<'a, M, N>,
-    queues: DriverQueues<'a>,
-    /// Where the device reaches the client's data window.
-    data_iova: u64,
-    /// For each virtqueue head in flight: the client's id and block count.
-    owners: [Option<(u32, u32)>; N],
+    clients: heapless::Vec<Client<'a>, MAX_CLIENTS>,
+    /// Client to offer first next time: each step starts one further on,
+    /// so no client's backlog keeps another's out of the device.
+    next: usize,
+    /// For each virtqueue head in flight, whose request it is.
+    owners: [Option<Owner>; N],
     pub stats: Stats,
 }
 
 impl<'a, M: Mmio, const N: usize> Service<'a, M, N> {
+    /// A service of one client (more with [`add_client`](Self::add_client)).
     pub fn new(device: BlkDevice<'a, M, N>, queues: DriverQueues<'a>, data_iova: u64) -> Self {
-        Self {
+        let mut service = Self {
             device,
-            queues,
-            data_iova,
+            clients: heapless::Vec::new(),
+            next: 0,
             owners: [None; N],
             stats: Stats::default(),
-        }
+        };
+        let _ = service.add_client(queues, data_iova);
+        service
+    }
+
+    /// Serves another client; `None` past [`MAX_CLIENTS`].
+    pub fn add_client(&mut self, queues: DriverQueues<'a>, data_iova: u64) -> Option<usize> {
+        let n = self.clients.len();
+        self.clients
+            .push(Client {
+                queues,
+                data_iova,
+                dropped: false,
+            })
+            .ok()?;
+        Some(n)
     }
 
     pub fn device(&self) -> &BlkDevice<'a, M, N> {
         &self.device
     }
 
-    /// Requests refused by the protocol's checks so far.
-    pub fn refused(&self) -> u64 {
-        self.queues.refused()
+    /// Requests of client `n` refused by the protocol's checks so far.
+    pub fn refused(&self, n: usize) -> u64 {
+        self.clients.get(n).map_or(0, |c| c.queues.refused())
     }
 
     /// Does all there is to do now: answers what the device finished, then
-    /// offers the device what the client queued. Returns whether the
-    /// client must be signalled.
-    pub fn step(&mut self) -> Result<bool, Stop> {
+    /// offers the device what the clients queued, one request of each in
+    /// turn. Returns the clients to signal (bit `n` for client `n`), or
+    /// why a client was dropped or the device given up; after a dropped
+    /// client, call again: the others are still served.
+    pub fn step(&mut self) -> Result<u32, Stop> {
         while let Some(done) = self.device.complete().map_err(Stop::Device)? {
             self.finish(done);
         }
         let mut offered = false;
-        while usize::from(self.device.in_flight()) < N {
-            let Some(request) = self.queues.next_request().map_err(Stop::Client)? else {
-                break;
-            };
-            offered |= self.submit(request);
+        let clients = self.clients.len();
+        let mut idle_in_a_row = 0;
+        let mut at = self.next;
+        while usize::from(self.device.in_flight()) < N && clients > 0 && idle_in_a_row < clients {
+            let n = at % clients;
+            at += 1;
+            let client = &mut self.clients[n];
+            if client.dropped {
+                idle_in_a_row += 1;
+                continue;
+            }
+            match client.queues.next_request() {
+                Ok(Some(request)) => {
+                    idle_in_a_row = 0;
+                    offered |= self.submit(n, request);
+                }
+                Ok(None) => idle_in_a_row += 1,
+                Err(e) => {
+                    client.dropped = true;
+                    return Err(Stop::Client(n, e));
+                }
+            }
         }
+        self.next = (self.next + 1) % clients.max(1);
         if offered {
             self.device.kick();
         }
-        Ok(self.queues.publish() == Notify::Yes)
+        let mut signal = 0;
+        for (n, client) in self.clients.iter_mut().enumerate() {
+            if !client.dropped && client.queues.publish() == Notify::Yes {
+                signal |= 1 << n;
+            }
+        }
+        Ok(signal)
     }
 
-    /// Nothing to do: may the driver wait? Also asks the client to signal
-    /// its next request.
+    /// Nothing to do: may the driver wait? Also asks every client to
+    /// signal its next request.
     pub fn idle(&mut self) -> Result<Idle, Stop> {
-        self.queues.request_signal().map_err(Stop::Client)
+        let mut idle = Idle::Sleep;
+        for (n, client) in self.clients.iter_mut().enumerate() {
+            if client.dropped {
+                continue;
+            }
+            match client.queues.request_signal() {
+                Ok(Idle::MoreWork) => idle = Idle::MoreWork,
+                Ok(Idle::Sleep) => {}
+                Err(e) => {
+                    client.dropped = true;
+                    return Err(Stop::Client(n, e));
+                }
+            }
+        }
+        Ok(idle)
     }
 
-    /// Offers `request` to the device; answers it at once if the device
-    /// refuses it. Returns whether the device has something new.
-    fn submit(&mut self, request: Accepted) -> bool {
-        let data = request.iova(self.data_iova).and_then(|iova| {
+    /// Offers client `n`'s `request` to the device; answers it at once if
+    /// the device refuses it. Returns whether the device has something
+    /// new.
+    fn submit(&mut self, n: usize, request: Accepted) -> bool {
+        let data_iova = self.clients[n].data_iova;
+        let data = request.iova(data_iova).and_then(|iova| {
             Some(Segment {
                 iova: Iova(iova),
                 len: u32::try_from(request.len()).ok()?,
@@ -113,7 +194,11 @@ impl<'a, M: Mmio, const N: usize> Service<'a, M, N> {
         match submitted {
             Ok(head) => {
                 if let Some(owner) = self.owners.get_mut(usize::from(head.0)) {
-                    *owner = Some((request.id, request.count));
+                    *owner = Some(Owner {
+                        client: n as u8,
+                        id: request.id,
+                        count: request.count,
+                    });
                 }
                 match request.op {
                     Op::Read => self.stats.reads += 1,
@@ -128,14 +213,14 @@ impl<'a, M: Mmio, const N: usize> Service<'a, M, N> {
                     Some(BlkError::ReadOnly) => Status::ReadOnly,
                     _ => Status::IoError,
                 };
-                self.answer(request.id, status, 0);
+                self.answer(n, request.id, status, 0);
                 false
             }
         }
     }
 
     fn finish(&mut self, done: Completion) {
-        let Some((id, count)) = self
+        let Some(owner) = self
             .owners
             .get_mut(usize::from(done.id.0))
             .and_then(Option::take)
@@ -146,8 +231,8 @@ impl<'a, M: Mmio, const N: usize> Service<'a, M, N> {
         };
         let (status, blocks) = match done.result {
             Ok(()) => {
-                self.stats.bytes += u64::from(count) * 512;
-                (Status::Ok, count)
+                self.stats.bytes += u64::from(owner.count) * 512;
+                (Status::Ok, owner.count)
             }
             Err(RequestError::Unsupported) => (Status::Unsupported, 0),
             Err(_) => {
@@ -155,14 +240,20 @@ impl<'a, M: Mmio, const N: usize> Service<'a, M, N> {
                 (Status::IoError, 0)
             }
         };
-        self.answer(id, status, blocks);
+        self.answer(usize::from(owner.client), owner.id, status, blocks);
     }
 
-    fn answer(&mut self, id: u32, status: Status, blocks: u32) {
+    fn answer(&mut self, n: usize, id: u32, status: Status, blocks: u32) {
+        let Some(client) = self.clients.get_mut(n) else {
+            return;
+        };
+        if client.dropped {
+            return;
+        }
         // The id was accepted and is in flight, and the response queue
         // had room for every answer owed when it was taken: this cannot
         // fail unless the client rewrote the queue, which the next step
         // reports.
-        let _ = self.queues.complete(id, status, blocks);
+        let _ = client.queues.complete(id, status, blocks);
     }
 }

@@ -12,7 +12,9 @@
 
 use core::fmt::{self, Write as _};
 use core::ops::ControlFlow;
-use embedded_sdmmc::{LfnBuffer, Mode, ShortFileName, TimeSource, Timestamp, VolumeIdx, VolumeManager};
+use embedded_sdmmc::{
+    LfnBuffer, Mode, ShortFileName, TimeSource, Timestamp, VolumeIdx, VolumeManager,
+};
 use paddock_blk::{embedded_sdmmc, BlockClient, BlockError, SdmmcDevice};
 use paddock_fat_client::attach;
 use paddock_runtime::{entry, log, Component};
@@ -176,7 +178,10 @@ fn run(c: &Component) -> Result<(), Failure> {
         let mut written = 0u64;
         for i in 1..=WRITTEN_LINES {
             let mut line: heapless::String<64> = heapless::String::new();
-            let _ = writeln!(line, "paddock wrote line {i} of {WRITTEN_LINES} through virtio-blk");
+            let _ = writeln!(
+                line,
+                "paddock wrote line {i} of {WRITTEN_LINES} through virtio-blk"
+            );
             file.write(line.as_bytes())?;
             hash.update(line.as_bytes());
             written += line.len() as u64;
@@ -193,7 +198,11 @@ fn run(c: &Component) -> Result<(), Failure> {
     let (device, _) = volumes.free();
     let mut client = device.into_inner();
     match client.flush() {
-        Ok(()) | Err(BlockError::Status { status: paddock_blk::Status::Unsupported, .. }) => {}
+        Ok(())
+        | Err(BlockError::Status {
+            status: paddock_blk::Status::Unsupported,
+            ..
+        }) => {}
         Err(e) => return Err(Failure::Block(e)),
     }
     log!("done");

@@ -99,7 +99,9 @@ fn run(c: &Component) -> Result<(), &'static str> {
     }
     // The table entry the plan gave the IRQ `config`, which the root task
     // programmed.
-    let entry = c.param("irq.config").ok_or("no MSI-X entry for IRQ `config`")?;
+    let entry = c
+        .param("irq.config")
+        .ok_or("no MSI-X entry for IRQ `config`")?;
     let entry = u16::try_from(entry).map_err(|_| "MSI-X entry out of range")?;
     common.write16(MSIX_CONFIG, entry);
     let vector = common.read16(MSIX_CONFIG);
