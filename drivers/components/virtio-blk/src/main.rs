@@ -55,6 +55,8 @@ struct ClientEnd {
     name: &'static str,
     info: InfoPage<'static>,
     signal: sel4::CPtr,
+    /// Refusals already reported.
+    refused: u64,
 }
 
 struct Running {
@@ -175,6 +177,7 @@ fn client(
             name,
             info: control.info,
             signal,
+            refused: 0,
         },
     ))
 }
@@ -185,7 +188,10 @@ impl Running {
     fn serve(&mut self) -> Stop {
         loop {
             match self.service.step() {
-                Ok(signal) => self.signal(signal),
+                Ok(signal) => {
+                    self.report_refusals();
+                    self.signal(signal);
+                }
                 Err(Stop::Client(n, e)) => {
                     self.drop_client(n, e);
                     continue;
@@ -207,6 +213,22 @@ impl Running {
                 if let Err(e) = sel4::irq::ack(self.irq) {
                     log!("acknowledging the queue interrupt failed: {e:?}");
                 }
+            }
+        }
+    }
+
+    /// Names each client whose requests were refused since the last
+    /// report, and how many.
+    fn report_refusals(&mut self) {
+        for (n, end) in self.clients.iter_mut().enumerate() {
+            let refused = self.service.refused(n);
+            if refused > end.refused {
+                log!(
+                    "refused {} malformed requests of `{}` ({refused} so far); serving on",
+                    refused - end.refused,
+                    end.name
+                );
+                end.refused = refused;
             }
         }
     }
