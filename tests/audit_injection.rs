@@ -48,6 +48,7 @@ fn the_runtime_audit_names_every_injected_fault() {
     let plan = plan("default");
     let injected = boot_default(BuildOptions {
         inject_audit_faults: true,
+        ..BuildOptions::default()
     });
     assert!(injected.log.contains(INJECTION_BANNER), "{}", injected.log);
     let dump = runtime_audit::parse(&injected.log).unwrap_or_else(|e| panic!("{e}"));

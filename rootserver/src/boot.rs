@@ -57,13 +57,12 @@ pub fn main(bootinfo: BootInfo) -> ! {
     for (record, result) in spec.pci.iter().zip(&searched) {
         match result {
             Ok(device) => println!(
-                "paddock: PCI `{}`: {:04x}:{:04x} at {}, BAR0 {:#x} ({:#x} bytes)",
+                "paddock: PCI `{}`: {:04x}:{:04x} at {}{}",
                 spec.str(record.name),
                 device.vendor,
                 device.device,
                 device.bdf,
-                device.bars[0].0,
-                device.bars[0].1
+                MemoryBars(&device.bars)
             ),
             Err(e) => println!("paddock: {e}"),
         }
@@ -259,4 +258,23 @@ fn tsc() -> u64 {
     // SAFETY: rdtsc reads a counter; it has no memory effects and is
     // available on every x86_64 CPU the kernel supports.
     unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// A device's memory BARs as `, BAR<i> <address> (<size> bytes)` each.
+struct MemoryBars<'a>(&'a [(u64, u64); 6]);
+
+impl core::fmt::Display for MemoryBars<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut any = false;
+        for (i, &(address, size)) in self.0.iter().enumerate() {
+            if size != 0 {
+                any = true;
+                write!(f, ", BAR{i} {address:#x} ({size:#x} bytes)")?;
+            }
+        }
+        if !any {
+            f.write_str(", no memory BAR")?;
+        }
+        Ok(())
+    }
 }
