@@ -149,7 +149,23 @@ fn files_written_on_the_host_are_read_in_the_guest_and_back() {
         log.contains("paddock: PCI `blk`: 1af4:1042 at 00:"),
         "{log}"
     );
+    // Two MSI-X entries of one device, each its own IRQ handler: the root
+    // task programmed both; completions arrive on entry 1 (every file was
+    // read through them), configuration changes are bound to entry 0.
+    for entry in [0, 1] {
+        let programmed = "paddock: MSI-X `blk` at 00:";
+        assert!(
+            log.lines()
+                .any(|l| l.starts_with(programmed)
+                    && l.contains(&format!(": entry {entry} -> vector "))),
+            "MSI-X entry {entry} not programmed:\n{log}"
+        );
+    }
     assert!(log.contains("completions on MSI-X entry 1"), "{log}");
+    assert!(
+        log.contains("[blk] configuration changes on MSI-X entry 0"),
+        "{log}"
+    );
     check_files_and_write(log, "storage", &files);
     assert!(
         !log.contains("IOMMU: DMA"),

@@ -65,6 +65,8 @@ struct Running {
     clients: heapless::Vec<ClientEnd, MAX_CLIENTS>,
     irq: sel4::CPtr,
     irq_bit: u64,
+    /// The configuration-change IRQ and its badge bit, if planned.
+    config_irq: Option<(sel4::CPtr, u64)>,
 }
 
 fn start(c: &Component) -> Result<Running, &'static str> {
@@ -76,8 +78,9 @@ fn start(c: &Component) -> Result<Running, &'static str> {
         "no usable virtio transport"
     })?;
     let entry = |irq: &str| c.param(irq).and_then(|e| u16::try_from(e).ok());
+    // Configuration changes on IRQ `config`, when the plan gives one.
     let interrupts = Interrupts {
-        config: None,
+        config: entry("irq.config"),
         queue: Some(entry("irq.queue").ok_or("no MSI-X entry for IRQ `queue`")?),
     };
     let (queue, requests) = memory::queue(c, QUEUE as u16)?;
@@ -108,6 +111,9 @@ fn start(c: &Component) -> Result<Running, &'static str> {
         QUEUE,
         interrupts.queue.unwrap_or(0)
     );
+    if let Some(entry) = interrupts.config {
+        log!("configuration changes on MSI-X entry {entry}");
+    }
     let mut service: Option<Service<'static, MappedRegion, QUEUE>> = None;
     let mut device = Some(device);
     let mut clients = heapless::Vec::new();
@@ -148,6 +154,10 @@ fn start(c: &Component) -> Result<Running, &'static str> {
         clients,
         irq: c.slot("irq.queue").map_err(|_| "no IRQ `queue`")?,
         irq_bit: c.badge_bit("irq.queue").map_err(|_| "no IRQ `queue`")?,
+        config_irq: c
+            .slot("irq.config")
+            .ok()
+            .zip(c.badge_bit("irq.config").ok()),
     })
 }
 
@@ -212,6 +222,17 @@ impl Running {
             if bits & self.irq_bit != 0 {
                 if let Err(e) = sel4::irq::ack(self.irq) {
                     log!("acknowledging the queue interrupt failed: {e:?}");
+                }
+            }
+            if let Some((irq, bit)) = self.config_irq {
+                if bits & bit != 0 {
+                    match self.service.refresh_capacity() {
+                        Ok(sectors) => log!("configuration change: the device now has {sectors} sectors; clients keep the size they attached with"),
+                        Err(e) => log!("configuration change: reading the capacity failed: {e}"),
+                    }
+                    if let Err(e) = sel4::irq::ack(irq) {
+                        log!("acknowledging the configuration interrupt failed: {e:?}");
+                    }
                 }
             }
         }

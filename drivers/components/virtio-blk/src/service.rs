@@ -68,6 +68,9 @@ pub struct Service<'a, M: Mmio, const N: usize> {
     next: usize,
     /// For each virtqueue head in flight, whose request it is.
     owners: [Option<Owner>; N],
+    /// Requests were added to the virtqueue and not yet offered to the
+    /// device (a step that dropped a client ended before its kick).
+    unkicked: bool,
     pub stats: Stats,
 }
 
@@ -79,6 +82,7 @@ impl<'a, M: Mmio, const N: usize> Service<'a, M, N> {
             clients: heapless::Vec::new(),
             next: 0,
             owners: [None; N],
+            unkicked: false,
             stats: Stats::default(),
         };
         let _ = service.add_client(queues, data_iova);
@@ -102,6 +106,14 @@ impl<'a, M: Mmio, const N: usize> Service<'a, M, N> {
         &self.device
     }
 
+    /// Re-reads the capacity after a configuration-change interrupt.
+    /// Clients keep the geometry they attached with: a disk that grows is
+    /// used at its old size, one that shrinks has requests past its end
+    /// failed by the device.
+    pub fn refresh_capacity(&mut self) -> Result<u64, BlkError> {
+        self.device.refresh_capacity()
+    }
+
     /// Requests of client `n` refused by the protocol's checks so far.
     pub fn refused(&self, n: usize) -> u64 {
         self.clients.get(n).map_or(0, |c| c.queues.refused())
@@ -116,7 +128,6 @@ impl<'a, M: Mmio, const N: usize> Service<'a, M, N> {
         while let Some(done) = self.device.complete().map_err(Stop::Device)? {
             self.finish(done);
         }
-        let mut offered = false;
         let clients = self.clients.len();
         let mut idle_in_a_row = 0;
         let mut at = self.next;
@@ -131,7 +142,8 @@ impl<'a, M: Mmio, const N: usize> Service<'a, M, N> {
             match client.queues.next_request() {
                 Ok(Some(request)) => {
                     idle_in_a_row = 0;
-                    offered |= self.submit(n, request);
+                    let offered = self.submit(n, request);
+                    self.unkicked |= offered;
                 }
                 Ok(None) => idle_in_a_row += 1,
                 Err(e) => {
@@ -141,8 +153,9 @@ impl<'a, M: Mmio, const N: usize> Service<'a, M, N> {
             }
         }
         self.next = (self.next + 1) % clients.max(1);
-        if offered {
+        if self.unkicked {
             self.device.kick();
+            self.unkicked = false;
         }
         let mut signal = 0;
         for (n, client) in self.clients.iter_mut().enumerate() {

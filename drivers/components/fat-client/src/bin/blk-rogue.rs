@@ -15,7 +15,7 @@
 
 use core::sync::atomic::Ordering;
 use paddock_blk::{
-    DriverSignal, Notify, RecordConsumer, RecordProducer, Request, Response, Status,
+    DriverSignal, Idle, Notify, RecordConsumer, RecordProducer, Request, Response, Status,
 };
 use paddock_fat_client::attach;
 use paddock_runtime::{entry, log, Component};
@@ -90,7 +90,13 @@ fn run(c: &Component) -> Result<(), &'static str> {
             }
             Ok(None) => {
                 responses.release();
-                signal.wait_for_driver();
+                // Ask for a signal on the driver's next answer; sleep only
+                // if none arrived meanwhile.
+                match responses.request_signal() {
+                    Ok(Idle::Sleep) => signal.wait_for_driver(),
+                    Ok(Idle::MoreWork) => {}
+                    Err(_) => return Err("the driver broke the response queue"),
+                }
             }
             Err(_) => return Err("the driver broke the response queue"),
         }
