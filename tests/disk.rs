@@ -5,9 +5,9 @@
 
 use paddock::disk;
 use paddock_caps::Description;
+use paddock_tests::mtype;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = paddock_tests::workspace()
@@ -37,23 +37,6 @@ name = "files"
     paddock_caps::load(&path)
         .unwrap_or_else(|e| panic!("{e}"))
         .description
-}
-
-/// `mtype`'s view of a file in the volume.
-fn mtype(image: &Path, name: &str) -> Vec<u8> {
-    let out = Command::new("mtype")
-        .env("MTOOLS_SKIP_CHECK", "1")
-        .args(["-i"])
-        .arg(disk::partition_spec(image))
-        .arg(format!("::/{name}"))
-        .output()
-        .expect("mtype (Debian's mtools) runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 #[test]

@@ -102,3 +102,21 @@ pub fn boot_succeeding(path: &Path, options: image::BuildOptions, batch: BatchOp
     );
     outcome
 }
+
+/// File `name` in the FAT partition of the packed disk `disk`, as mtools'
+/// `mtype` (which nobody here wrote) reads it.
+pub fn mtype(disk: &Path, name: &str) -> Vec<u8> {
+    let out = std::process::Command::new("mtype")
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .arg("-i")
+        .arg(paddock::disk::partition_spec(disk))
+        .arg(format!("::/{name}"))
+        .output()
+        .expect("mtype (Debian's mtools) runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}

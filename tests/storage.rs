@@ -11,7 +11,6 @@ use paddock::qemu::{BatchOptions, Outcome};
 use paddock_tests::{boot_succeeding, workspace};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 const DONE: &str = "[files] done";
@@ -66,19 +65,7 @@ fn mtype(image: &str, name: &str) -> Vec<u8> {
         .join("target/images")
         .join(image)
         .join("files.img");
-    let out = Command::new("mtype")
-        .env("MTOOLS_SKIP_CHECK", "1")
-        .arg("-i")
-        .arg(paddock::disk::partition_spec(&disk))
-        .arg(format!("::/{name}"))
-        .output()
-        .expect("mtype (Debian's mtools) runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    paddock_tests::mtype(&disk, name)
 }
 
 fn boot(description: &Path, disk_from: Option<PathBuf>, until: &[&str]) -> Outcome {
