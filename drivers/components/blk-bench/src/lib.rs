@@ -44,17 +44,33 @@
 //! priority, runs whenever nothing else can: the guest never halts and a
 //! wait for the host's disk costs instructions, as Linux's `idle=poll`
 //! does in the peer measurement (docs/benchmarks.md). It spins on `pause`,
-//! as Linux's polling idle loop does.
+//! as Linux's polling idle loop does. Without `-icount` the clock follows
+//! the host's and Linux keeps its default idle, so there `idle-spin` is
+//! told to block (`spin = 0`) and seL4's idle thread halts as usual.
+//!
+//! Those instructions depend on how long the host takes to do the disk's
+//! work, which varies from run to run. `idle-spin` counts its turns of
+//! the loop (each exactly [`IDLE_LOOP_INSTRUCTIONS`]) in a page it shares
+//! with the client, `idle-count`; each phase reports the turns taken
+//! during its timed calls (`idle_loops`), so the host can give the
+//! instructions both with the idle loop's (as Linux's `idle=poll`
+//! figures are) and without them.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use core::fmt;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use paddock_blk::embedded_sdmmc::{self, Mode, TimeSource, Timestamp, VolumeIdx, VolumeManager};
 use paddock_blk::{BlockClient, BlockError, DriverSignal, ReadAhead, SdmmcDevice};
 use paddock_component_support::tsc;
 use paddock_runtime::{log, Component};
 use sha2::{Digest, Sha256};
+
+/// The shared region where `idle-spin` counts its turns of the loop.
+pub const IDLE_COUNT: &str = "shared.idle-count";
+/// Instructions of one turn of `idle-spin`'s loop.
+pub const IDLE_LOOP_INSTRUCTIONS: u64 = 3;
 
 /// The file the `fat` phase reads.
 pub const FILE: &str = "DATA.BIN";
@@ -140,6 +156,72 @@ impl Buffers {
         let (lines, rest) = rest.split_at_mut(lines);
         let (file, _) = rest.split_at_mut(FILE_CHUNK);
         Ok(Self { io, lines, file })
+    }
+}
+
+/// `idle-spin`'s count of turns, if the plan shares it with this
+/// component; 0 otherwise.
+#[derive(Clone, Copy)]
+pub struct IdleCount(Option<&'static AtomicU64>);
+
+impl IdleCount {
+    pub fn of(c: &Component) -> Self {
+        let count = c.region(IDLE_COUNT).ok().map(|region| {
+            // SAFETY: the root task mapped the region for the component's
+            // life, page aligned, so its first 8 bytes are an aligned u64;
+            // `idle-spin` writes it, and this component only reads it,
+            // atomically.
+            unsafe { AtomicU64::from_ptr(region.vaddr as *mut u64) }
+        });
+        Self(count)
+    }
+
+    pub fn read(&self) -> u64 {
+        self.0.map_or(0, |count| count.load(Ordering::Relaxed))
+    }
+
+    pub fn present(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+/// A point in time: the TSC and the idle loop's count.
+#[derive(Clone, Copy)]
+struct Mark {
+    tsc: u64,
+    idle: u64,
+}
+
+impl Mark {
+    fn now(idle: &IdleCount) -> Self {
+        let idle = idle.read();
+        Self {
+            tsc: tsc::read(),
+            idle,
+        }
+    }
+
+    /// Ticks and idle turns since this mark.
+    fn elapsed(&self, idle: &IdleCount) -> Span {
+        let tsc = tsc::read();
+        Span {
+            ticks: tsc - self.tsc,
+            idle: idle.read().wrapping_sub(self.idle),
+        }
+    }
+}
+
+/// TSC ticks and the idle loop's turns meanwhile, summed over timed calls.
+#[derive(Clone, Copy, Default)]
+struct Span {
+    ticks: u64,
+    idle: u64,
+}
+
+impl core::ops::AddAssign for Span {
+    fn add_assign(&mut self, other: Span) {
+        self.ticks += other.ticks;
+        self.idle += other.idle;
     }
 }
 
@@ -244,22 +326,28 @@ pub fn run<S: DriverSignal>(
     client: BlockClient<'static, S>,
     buffers: Buffers,
     params: &Params,
+    idle: &IdleCount,
 ) -> Result<BlockClient<'static, S>, Failure> {
     let g = *client.geometry();
     log!(
-        "{variant}: disk of {} blocks of {} bytes; {} requests of up to {} blocks in flight",
+        "{variant}: disk of {} blocks of {} bytes; {} requests of up to {} blocks in flight; {}",
         g.capacity_blocks,
         g.block_size,
         client.ids_in_use(),
-        client.chunk_blocks()
+        client.chunk_blocks(),
+        if idle.present() {
+            "the idle loop's turns are counted"
+        } else {
+            "no idle count (no `idle-count` region)"
+        }
     );
     let Buffers { io, lines, file } = buffers;
     let mut client = client;
     if params.fat {
-        client = fat(variant, client, lines, file, params)?;
+        client = fat(variant, client, lines, file, params, idle)?;
     }
     if params.raw {
-        raw(variant, &mut client, io, params)?;
+        raw(variant, &mut client, io, params, idle)?;
     }
     Ok(client)
 }
@@ -271,6 +359,7 @@ fn fat<S: DriverSignal>(
     lines: &'static mut [u8],
     buf: &mut [u8],
     params: &Params,
+    idle: &IdleCount,
 ) -> Result<BlockClient<'static, S>, Failure> {
     let device = if params.lines == 0 {
         SdmmcDevice::new(client)?
@@ -284,35 +373,40 @@ fn fat<S: DriverSignal>(
     {
         let volume = volumes.open_volume(VolumeIdx(0))?;
         let root = volume.open_root_dir()?;
-        let start = tsc::read();
+        let start = Mark::now(idle);
         match root.open_file_in_dir(FILE, Mode::ReadOnly) {
             Ok(file) => {
                 let mut hash = Sha256::new();
-                let (mut read_ticks, mut hash_ticks, mut bytes) = (0u64, 0u64, 0u64);
+                let (mut reading, mut hashing) = (Span::default(), Span::default());
+                let mut bytes = 0u64;
                 loop {
-                    let t0 = tsc::read();
+                    let mark = Mark::now(idle);
                     let n = file.read(buf)?;
-                    let t1 = tsc::read();
+                    reading += mark.elapsed(idle);
                     if n == 0 {
-                        read_ticks += t1 - t0;
                         break;
                     }
+                    let mark = Mark::now(idle);
                     hash.update(&buf[..n]);
-                    let t2 = tsc::read();
-                    read_ticks += t1 - t0;
-                    hash_ticks += t2 - t1;
+                    hashing += mark.elapsed(idle);
                     bytes += n as u64;
                 }
                 let digest = Hex(hash.finalize().into());
                 file.close()?;
-                let ticks = tsc::read() - start;
+                let all = start.elapsed(idle);
                 let stats = volumes
                     .device(|d| d.read_ahead_stats())
                     .ok()
                     .flatten()
                     .unwrap_or_default();
                 log!(
-                    "result variant={variant} phase=fat file={FILE} bytes={bytes} ticks={ticks} read_ticks={read_ticks} hash_ticks={hash_ticks} sha256={digest} line_kib={} lines={} fetches={} fetched_blocks={} hits={} direct={}",
+                    "result variant={variant} phase=fat file={FILE} bytes={bytes} ticks={} idle_loops={} read_ticks={} read_idle_loops={} hash_ticks={} hash_idle_loops={} idle_loop_instructions={IDLE_LOOP_INSTRUCTIONS} sha256={digest} line_kib={} lines={} fetches={} fetched_blocks={} hits={} direct={}",
+                    all.ticks,
+                    all.idle,
+                    reading.ticks,
+                    reading.idle,
+                    hashing.ticks,
+                    hashing.idle,
                     params.line_kib,
                     params.lines,
                     stats.fetches,
@@ -321,10 +415,11 @@ fn fat<S: DriverSignal>(
                     stats.direct
                 );
                 log!(
-                    "{variant}: read and SHA-256 of {FILE}, {bytes} bytes: {ticks} ticks, {} per KiB ({} reading, {} hashing)",
-                    PerKib(ticks, bytes),
-                    PerKib(read_ticks, bytes),
-                    PerKib(hash_ticks, bytes)
+                    "{variant}: read and SHA-256 of {FILE}, {bytes} bytes: {} ticks, {} per KiB ({} reading, {} hashing)",
+                    all.ticks,
+                    PerKib(all.ticks, bytes),
+                    PerKib(reading.ticks, bytes),
+                    PerKib(hashing.ticks, bytes)
                 );
             }
             Err(embedded_sdmmc::Error::NotFound) => {
@@ -346,6 +441,7 @@ fn raw<S: DriverSignal>(
     client: &mut BlockClient<'static, S>,
     buf: &mut [u8],
     params: &Params,
+    idle: &IdleCount,
 ) -> Result<(), Failure> {
     let block_size = u64::from(client.geometry().block_size);
     let bytes = params.mib * MIB;
@@ -360,47 +456,53 @@ fn raw<S: DriverSignal>(
     let call_blocks = buf.len() as u64 / block_size;
     let words_per_block = block_size / 8;
 
-    let (mut ticks, mut calls) = (0u64, 0u64);
+    let (mut spent, mut calls) = (Span::default(), 0u64);
     let mut block = 0;
     while block < blocks {
         let n = call_blocks.min(blocks - block);
         let part = &mut buf[..(n * block_size) as usize];
         fill(part, block * words_per_block);
-        let t0 = tsc::read();
+        let mark = Mark::now(idle);
         client.write(first + block, part)?;
-        ticks += tsc::read() - t0;
+        spent += mark.elapsed(idle);
         calls += 1;
         block += n;
     }
     log!(
-        "result variant={variant} phase=write bytes={bytes} ticks={ticks} calls={calls} first_block={first} call_kib={}",
+        "result variant={variant} phase=write bytes={bytes} ticks={} idle_loops={} idle_loop_instructions={IDLE_LOOP_INSTRUCTIONS} calls={calls} first_block={first} call_kib={}",
+        spent.ticks,
+        spent.idle,
         params.call_kib
     );
     log!(
-        "{variant}: wrote {bytes} bytes: {ticks} ticks, {} per KiB",
-        PerKib(ticks, bytes)
+        "{variant}: wrote {bytes} bytes: {} ticks, {} per KiB",
+        spent.ticks,
+        PerKib(spent.ticks, bytes)
     );
 
-    let (mut ticks, mut calls, mut wrong) = (0u64, 0u64, 0u64);
+    let (mut spent, mut calls, mut wrong) = (Span::default(), 0u64, 0u64);
     let mut block = 0;
     while block < blocks {
         let n = call_blocks.min(blocks - block);
         let part = &mut buf[..(n * block_size) as usize];
         part.fill(0);
-        let t0 = tsc::read();
+        let mark = Mark::now(idle);
         client.read(first + block, part)?;
-        ticks += tsc::read() - t0;
+        spent += mark.elapsed(idle);
         calls += 1;
         wrong += wrong_blocks(part, block * words_per_block);
         block += n;
     }
     log!(
-        "result variant={variant} phase=read bytes={bytes} ticks={ticks} calls={calls} first_block={first} call_kib={} wrong_blocks={wrong}",
+        "result variant={variant} phase=read bytes={bytes} ticks={} idle_loops={} idle_loop_instructions={IDLE_LOOP_INSTRUCTIONS} calls={calls} first_block={first} call_kib={} wrong_blocks={wrong}",
+        spent.ticks,
+        spent.idle,
         params.call_kib
     );
     log!(
-        "{variant}: read {bytes} bytes: {ticks} ticks, {} per KiB{}",
-        PerKib(ticks, bytes),
+        "{variant}: read {bytes} bytes: {} ticks, {} per KiB{}",
+        spent.ticks,
+        PerKib(spent.ticks, bytes),
         if wrong == 0 {
             ", all as written"
         } else {

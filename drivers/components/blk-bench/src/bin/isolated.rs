@@ -4,7 +4,7 @@
 #![no_main]
 
 use paddock_blk::BlockClient;
-use paddock_blk_bench::{heap, run, stop, Buffers, Params};
+use paddock_blk_bench::{heap, run, stop, Buffers, IdleCount, Params};
 use paddock_fat_client::attach;
 use paddock_runtime::{entry, log, Component};
 
@@ -23,7 +23,7 @@ fn main(c: Component) -> ! {
         attached.channel,
     )
     .unwrap_or_else(|e| stop(&c, &e));
-    if let Err(e) = run("isolated", client, buffers, &params) {
+    if let Err(e) = run("isolated", client, buffers, &params, &IdleCount::of(&c)) {
         stop(&c, &e);
     }
     log!("done");

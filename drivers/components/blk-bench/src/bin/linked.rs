@@ -15,7 +15,7 @@ use paddock_blk::{
     BlockClient, Control, ControlLayout, DataWindow, DriverQueues, DriverSignal, Geometry, Idle,
     RequestChecker,
 };
-use paddock_blk_bench::{heap, run, stop, Buffers, Params};
+use paddock_blk_bench::{heap, run, stop, Buffers, IdleCount, Params};
 use paddock_runtime::{entry, log, sel4, Component};
 use paddock_virtio::blk::{BlkDevice, Interrupts, SECTOR_BYTES};
 use paddock_virtio::{MappedRegion, Transport};
@@ -93,7 +93,7 @@ fn main(c: Component) -> ! {
     let control = Control::from_bytes(control_mem, layout)
         .unwrap_or_else(|_| stop(&c, &"the control region does not fit the heap"));
     let client = start(&c, control).unwrap_or_else(|e| stop(&c, &e));
-    match run("linked", client, buffers, &params) {
+    match run("linked", client, buffers, &params, &IdleCount::of(&c)) {
         Ok(mut client) => {
             let s = client.signal_mut().service.stats;
             log!(
