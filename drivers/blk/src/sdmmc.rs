@@ -157,6 +157,7 @@ impl<'a> ReadAhead<'a> {
     }
 
     /// Copies `blocks` from the line that holds them all, if one does.
+    #[inline]
     fn lookup(&mut self, start: u64, blocks: &mut [Block]) -> bool {
         let count = blocks.len() as u64;
         let Some(index) = (0..self.line_count).find(|&i| self.lines[i].holds(start, count)) else {
@@ -309,15 +310,26 @@ fn read_direct<S: DriverSignal>(
 }
 
 impl<S: DriverSignal> Inner<'_, S> {
+    /// A read: from a line if one holds it (the common case, kept small
+    /// enough to inline into the caller), else [`Self::miss`].
+    #[inline]
     fn read(&mut self, blocks: &mut [Block], start: u64) -> Result<(), BlockError> {
+        if let Some(cache) = &mut self.cache {
+            if blocks.is_empty() || cache.lookup(start, blocks) {
+                return Ok(());
+            }
+        }
+        self.miss(blocks, start)
+    }
+
+    /// A read no line holds: fetched into a line, or sent as asked.
+    #[inline(never)]
+    fn miss(&mut self, blocks: &mut [Block], start: u64) -> Result<(), BlockError> {
         let count = blocks.len() as u64;
         let capacity = self.client.geometry().capacity_blocks;
         let Some(cache) = &mut self.cache else {
             return read_direct(&mut self.client, blocks, start);
         };
-        if count == 0 || cache.lookup(start, blocks) {
-            return Ok(());
-        }
         let in_range = start.checked_add(count).is_some_and(|end| end <= capacity);
         if count >= u64::from(cache.line_blocks) || !in_range {
             cache.stats.direct += 1;
@@ -371,6 +383,7 @@ impl<S: DriverSignal> Inner<'_, S> {
 impl<S: DriverSignal> BlockDevice for SdmmcDevice<'_, S> {
     type Error = BlockError;
 
+    #[inline]
     fn read(&self, blocks: &mut [Block], start_block_idx: BlockIdx) -> Result<(), BlockError> {
         let mut inner = self.inner.try_borrow_mut().map_err(|_| BlockError::Busy)?;
         inner.read(blocks, u64::from(start_block_idx.0))

@@ -57,6 +57,9 @@ struct Linked {
     service: Service<'static, MappedRegion, QUEUE>,
     irq: sel4::CPtr,
     irq_bit: u64,
+    /// Service steps taken, and waits for the device's interrupt.
+    steps: u64,
+    sleeps: u64,
 }
 
 impl DriverSignal for Linked {
@@ -65,6 +68,7 @@ impl DriverSignal for Linked {
 
     fn wait_for_driver(&mut self) {
         loop {
+            self.steps += 1;
             match self.service.step() {
                 Ok(wake) if wake.any() => return,
                 Ok(_) => {}
@@ -75,6 +79,7 @@ impl DriverSignal for Linked {
                 Ok(Idle::Sleep) => {}
                 Err(why) => stop(&self.c, &why),
             }
+            self.sleeps += 1;
             let bits = self.c.wait().unwrap_or(0);
             if bits & self.irq_bit != 0 {
                 if let Err(e) = sel4::irq::ack(self.irq) {
@@ -95,14 +100,17 @@ fn main(c: Component) -> ! {
     let client = start(&c, control).unwrap_or_else(|e| stop(&c, &e));
     match run("linked", client, buffers, &params, &IdleCount::of(&c)) {
         Ok(mut client) => {
-            let s = client.signal_mut().service.stats;
+            let linked = client.signal_mut();
+            let s = linked.service.stats;
             log!(
-                "linked: the service took {} reads, {} writes, {} flushes ({} bytes), {} device errors",
+                "linked: the service took {} reads, {} writes, {} flushes ({} bytes), {} device errors, in {} steps and {} waits for the device",
                 s.reads,
                 s.writes,
                 s.flushes,
                 s.bytes,
-                s.device_errors
+                s.device_errors,
+                linked.steps,
+                linked.sleeps
             );
         }
         Err(e) => stop(&c, &e),
@@ -178,6 +186,8 @@ fn start(
         service: Service::new(device, queues, data_iova.vaddr),
         irq: c.slot("irq.queue").map_err(|_| "no IRQ `queue`")?,
         irq_bit: c.badge_bit("irq.queue").map_err(|_| "no IRQ `queue`")?,
+        steps: 0,
+        sleeps: 0,
     };
     BlockClient::new(
         control.requests,
