@@ -91,7 +91,7 @@
 //! | driver | [`DriverQueues`] | pops requests, answers refusals itself, yields [`Accepted`] ones; [`complete`](DriverQueues::complete) answers them |
 //! | driver | [`RequestChecker`] / [`InFlight`] | the checks behind `DriverQueues`, usable alone |
 //! | client | [`BlockClient`] | `read`, `write`, `flush` by block, pipelined over the queue depth |
-//! | client | [`SdmmcDevice`] | embedded-sdmmc's `BlockDevice` over a `BlockClient` |
+//! | client | [`SdmmcDevice`] | embedded-sdmmc's `BlockDevice` over a `BlockClient`, with a read-ahead cache ([`ReadAhead`]) if given one |
 //! | client | [`DriverSignal`] | the two kernel calls the client needs: signal the driver, wait for it |
 //!
 //! # Errors
@@ -174,7 +174,7 @@ pub use record::{
     Op, Request, Response, Status, StorageInfo, INFO_BYTES, INFO_MAGIC, INFO_VERSION,
     REQUEST_BYTES, RESPONSE_BYTES,
 };
-pub use sdmmc::SdmmcDevice;
+pub use sdmmc::{ReadAhead, ReadAheadStats, SdmmcDevice, MAX_READ_AHEAD_LINES};
 pub use window::DataWindow;
 
 /// The embedded-sdmmc this crate implements `BlockDevice` for.

@@ -2,7 +2,8 @@
 //! nobody here wrote), served by the modelled driver through the real
 //! queues and checks, read and written by embedded-sdmmc's `VolumeManager`
 //! over `SdmmcDevice`, and read back by mtools. `./test` installs the tools
-//! (tools/provision).
+//! (tools/provision). Each test runs twice: without and with the adapter's
+//! read-ahead cache.
 
 mod common;
 
@@ -12,7 +13,7 @@ use std::process::Command;
 
 use common::{geometry, pseudo_random, Rig};
 use embedded_sdmmc::{Mode, TimeSource, Timestamp, VolumeIdx, VolumeManager};
-use paddock_blk::{BlockError, SdmmcDevice, Status};
+use paddock_blk::{BlockClient, BlockError, DriverSignal, ReadAhead, SdmmcDevice, Status};
 use sha2::{Digest, Sha256};
 
 /// First block of the partition (after the MBR and a gap, as on real disks).
@@ -46,9 +47,12 @@ fn mbr(block: &mut [u8], start: u64, blocks: u64, kind: u8) {
     block[511] = 0xAA;
 }
 
-/// A scratch folder of this test's own.
+/// A scratch folder of this test's own (tests run in parallel: each call
+/// gets a new one).
 fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("paddock-blk-{}-{test}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("paddock-blk-{}-{n}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -124,13 +128,40 @@ impl TimeSource for FixedClock {
     }
 }
 
+/// Memory for three read-ahead lines of 16 blocks.
+fn lines() -> Vec<u8> {
+    vec![0u8; 3 * 16 * 512]
+}
+
+/// The adapter over `client`, with read-ahead lines in `lines` if given.
+fn device<'a, S: DriverSignal>(
+    client: BlockClient<'a, S>,
+    lines: Option<&'a mut [u8]>,
+) -> SdmmcDevice<'a, S> {
+    match lines {
+        Some(mem) => SdmmcDevice::with_read_ahead(client, ReadAhead::new(mem, 3).unwrap()).unwrap(),
+        None => SdmmcDevice::new(client).unwrap(),
+    }
+}
+
 #[test]
 fn embedded_sdmmc_lists_reads_and_writes_a_fat16_volume_through_the_protocol() {
+    lists_reads_and_writes(None);
+}
+
+#[test]
+fn the_same_with_read_ahead() {
+    let mut lines = lines();
+    lists_reads_and_writes(Some(&mut lines));
+}
+
+fn lists_reads_and_writes(lines: Option<&mut [u8]>) {
+    let read_ahead = lines.is_some();
     let files = files();
     let disk = build_disk("listing", &files);
     let mut rig = Rig::new(8, 16 * 1024);
     let (driver, client) = rig.start(geometry(DISK_BLOCKS, 8, 16), disk);
-    let volume_mgr = VolumeManager::new(SdmmcDevice::new(client).unwrap(), FixedClock);
+    let volume_mgr = VolumeManager::new(device(client, lines), FixedClock);
     let volume = volume_mgr.open_volume(VolumeIdx(0)).unwrap();
     let root = volume.open_root_dir().unwrap();
 
@@ -176,6 +207,10 @@ fn embedded_sdmmc_lists_reads_and_writes_a_fat16_volume_through_the_protocol() {
     root.close().unwrap();
     volume.close().unwrap();
     let (device, _clock) = volume_mgr.free();
+    if read_ahead {
+        let stats = device.read_ahead_stats().unwrap().unwrap();
+        assert!(stats.fetches > 0 && stats.hits > stats.fetches, "{stats:?}");
+    }
     let client = device.into_inner();
     assert_eq!(client.violation(), None);
 
@@ -199,6 +234,17 @@ fn embedded_sdmmc_lists_reads_and_writes_a_fat16_volume_through_the_protocol() {
 
 #[test]
 fn a_device_error_on_one_block_reaches_embedded_sdmmc_as_an_error() {
+    device_error(None);
+}
+
+#[test]
+fn the_same_device_error_with_read_ahead() {
+    let mut lines = lines();
+    device_error(Some(&mut lines));
+}
+
+fn device_error(lines: Option<&mut [u8]>) {
+    let read_ahead = lines.is_some();
     let files = files();
     let disk = build_disk("device-error", &files);
     // BIG.BIN's data starts on a cluster boundary: find its first block.
@@ -212,7 +258,7 @@ fn a_device_error_on_one_block_reaches_embedded_sdmmc_as_an_error() {
     let mut rig = Rig::new(8, 16 * 1024);
     let (driver, client) = rig.start(geometry(DISK_BLOCKS, 8, 16), disk);
     driver.borrow_mut().bad_blocks.insert(bad);
-    let volume_mgr = VolumeManager::new(SdmmcDevice::new(client).unwrap(), FixedClock);
+    let volume_mgr = VolumeManager::new(device(client, lines), FixedClock);
     let volume = volume_mgr.open_volume(VolumeIdx(0)).unwrap();
     let root = volume.open_root_dir().unwrap();
 
@@ -250,6 +296,13 @@ fn a_device_error_on_one_block_reaches_embedded_sdmmc_as_an_error() {
     root.close().unwrap();
     volume.close().unwrap();
     let (device, _) = volume_mgr.free();
+    if read_ahead {
+        let stats = device.read_ahead_stats().unwrap().unwrap();
+        assert!(
+            stats.failed_fetches > 0,
+            "lines over the bad block: {stats:?}"
+        );
+    }
     let mut client = device.into_inner();
     let mut after = [0u8; 512];
     client.read(bad + 1, &mut after).unwrap();
