@@ -4,6 +4,7 @@
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod device;
 pub mod memory;
 pub mod service;
 pub use service::{Service, Stats, Stop};

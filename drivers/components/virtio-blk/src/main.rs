@@ -18,21 +18,14 @@
 
 use paddock_blk::{DriverQueues, Geometry, Idle, InfoPage, RequestChecker};
 use paddock_runtime::{entry, log, sel4, Component, SymbolKind};
-use paddock_virtio::blk::{BlkDevice, BlkInfo, Interrupts, SECTOR_BYTES};
-use paddock_virtio::{MappedRegion, Transport};
+use paddock_virtio::blk::{BlkInfo, SECTOR_BYTES};
+use paddock_virtio::MappedRegion;
+use paddock_virtio_blk_driver::device::{self, DEFAULT_DEPTH, QUEUE};
 use paddock_virtio_blk_driver::memory::{self, client_symbol, CLIENT_WINDOW_PREFIX};
 use paddock_virtio_blk_driver::service::MAX_CLIENTS;
 use paddock_virtio_blk_driver::{Service, Stop};
 
 entry!(main);
-
-/// Virtqueue entries (the device may offer fewer).
-const QUEUE: usize = 128;
-/// Requests one client may have in flight, unless the `queue_depth`
-/// parameter says otherwise.
-const DEPTH: u32 = 32;
-/// Most blocks one request moves: 64 KiB.
-const MAX_BLOCKS: u32 = 128;
 
 fn main(c: Component) -> ! {
     match start(&c) {
@@ -70,37 +63,13 @@ struct Running {
 }
 
 fn start(c: &Component) -> Result<Running, &'static str> {
-    let config = c
-        .pci_config("blk")
-        .map_err(|_| "no configuration access to `blk`")?;
-    let transport = Transport::new(&config, memory::bars(c)).map_err(|e| {
-        log!("the device's virtio structures: {e}");
-        "no usable virtio transport"
-    })?;
-    let entry = |irq: &str| c.param(irq).and_then(|e| u16::try_from(e).ok());
-    // Configuration changes on IRQ `config`, when the plan gives one.
-    let interrupts = Interrupts {
-        config: entry("irq.config"),
-        queue: Some(entry("irq.queue").ok_or("no MSI-X entry for IRQ `queue`")?),
-    };
-    let (queue, requests) = memory::queue(c, QUEUE as u16)?;
-    let device =
-        BlkDevice::<_, QUEUE>::new(transport, queue, requests, interrupts).map_err(|e| {
-            log!("bringing the device up: {e}");
-            "the device did not come up"
-        })?;
+    let (device, interrupts) = device::bring_up(c)?;
     let info = *device.info();
     let depth = c
         .param("queue_depth")
         .and_then(|d| u32::try_from(d).ok())
-        .unwrap_or(DEPTH);
-    let geometry = Geometry {
-        capacity_blocks: info.capacity,
-        block_size: SECTOR_BYTES as u32,
-        queue_depth: depth,
-        max_blocks_per_request: MAX_BLOCKS,
-        read_only: info.read_only,
-    };
+        .unwrap_or(DEFAULT_DEPTH);
+    let geometry = device::geometry(&info, depth);
     log!(
         "virtio-blk: {} sectors of {} bytes (logical block {} bytes){}{}, queue of {} entries, completions on MSI-X entry {}",
         info.capacity,

@@ -12,22 +12,18 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use paddock_blk::{
-    BlockClient, Control, ControlLayout, DataWindow, DriverQueues, DriverSignal, Geometry, Idle,
+    BlockClient, Control, ControlLayout, DataWindow, DriverQueues, DriverSignal, Idle,
     RequestChecker,
 };
 use paddock_blk_bench::{heap, run, stop, Buffers, IdleCount, Params};
 use paddock_runtime::{entry, log, sel4, Component};
-use paddock_virtio::blk::{BlkDevice, Interrupts, SECTOR_BYTES};
-use paddock_virtio::{MappedRegion, Transport};
-use paddock_virtio_blk_driver::{memory, Service};
+use paddock_virtio::blk::SECTOR_BYTES;
+use paddock_virtio::MappedRegion;
+use paddock_virtio_blk_driver::device::{self, DEFAULT_DEPTH, QUEUE};
+use paddock_virtio_blk_driver::Service;
 
 entry!(main);
 
-/// As the isolated driver (drivers/components/virtio-blk/src/main.rs):
-/// virtqueue entries, requests in flight, most blocks per request.
-const QUEUE: usize = 128;
-const DEPTH: u32 = 32;
-const MAX_BLOCKS: u32 = 128;
 /// The data window: mapped here, as it is in the isolated driver's client.
 const DATA_WINDOW: &str = "dma.blk.data";
 
@@ -92,7 +88,8 @@ impl DriverSignal for Linked {
 
 fn main(c: Component) -> ! {
     let params = Params::of(&c);
-    let layout = ControlLayout::for_depth(DEPTH).unwrap_or_else(|_| stop(&c, &"no control layout"));
+    let layout =
+        ControlLayout::for_depth(DEFAULT_DEPTH).unwrap_or_else(|_| stop(&c, &"no control layout"));
     let (control_mem, rest) = heap(&c, layout.total_bytes()).unwrap_or_else(|e| stop(&c, &e));
     let buffers = Buffers::carve(rest, &params).unwrap_or_else(|e| stop(&c, &e));
     let control = Control::from_bytes(control_mem, layout)
@@ -127,24 +124,7 @@ fn start(
     c: &Component,
     control: Control<'static>,
 ) -> Result<BlockClient<'static, Linked>, &'static str> {
-    let config = c
-        .pci_config("blk")
-        .map_err(|_| "no configuration access to `blk`")?;
-    let transport = Transport::new(&config, memory::bars(c)).map_err(|e| {
-        log!("the device's virtio structures: {e}");
-        "no usable virtio transport"
-    })?;
-    let entry = |irq: &str| c.param(irq).and_then(|e| u16::try_from(e).ok());
-    let interrupts = Interrupts {
-        config: None,
-        queue: Some(entry("irq.queue").ok_or("no MSI-X entry for IRQ `queue`")?),
-    };
-    let (queue, requests) = memory::queue(c, QUEUE as u16)?;
-    let device =
-        BlkDevice::<_, QUEUE>::new(transport, queue, requests, interrupts).map_err(|e| {
-            log!("bringing the device up: {e}");
-            "the device did not come up"
-        })?;
+    let (device, interrupts) = device::bring_up(c)?;
     let info = *device.info();
     log!(
         "virtio-blk: {} sectors of {} bytes{}{}, queue of {} entries, completions on MSI-X entry {}, driver logic linked in",
@@ -166,13 +146,7 @@ fn start(
     // by the device, hence atomics).
     let window = unsafe { DataWindow::from_raw(data.vaddr as *mut u8, data.size as usize) }
         .map_err(|_| "the data window is not usable")?;
-    let geometry = Geometry {
-        capacity_blocks: info.capacity,
-        block_size: SECTOR_BYTES as u32,
-        queue_depth: DEPTH,
-        max_blocks_per_request: MAX_BLOCKS,
-        read_only: info.read_only,
-    };
+    let geometry = device::geometry(&info, DEFAULT_DEPTH);
     let mut checker = RequestChecker::new(geometry, data_iova.size)
         .map_err(|_| "the device's geometry is not one the protocol can describe")?;
     if !info.flush {

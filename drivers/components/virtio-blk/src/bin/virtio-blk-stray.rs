@@ -12,13 +12,10 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use paddock_runtime::{entry, log, sel4, Component};
-use paddock_virtio::blk::{BlkDevice, Interrupts};
-use paddock_virtio::{Iova, Segment, Transport};
-use paddock_virtio_blk_driver::memory;
+use paddock_virtio::{Iova, Segment};
+use paddock_virtio_blk_driver::{device, memory};
 
 entry!(main);
-
-const QUEUE: usize = 128;
 
 fn main(c: Component) -> ! {
     if let Err(e) = run(&c) {
@@ -30,16 +27,7 @@ fn main(c: Component) -> ! {
 }
 
 fn run(c: &Component) -> Result<(), &'static str> {
-    let config = c.pci_config("blk").map_err(|_| "no configuration access")?;
-    let transport = Transport::new(&config, memory::bars(c)).map_err(|_| "no transport")?;
-    let entry = c.param("irq.queue").and_then(|e| u16::try_from(e).ok());
-    let (queue, requests) = memory::queue(c, QUEUE as u16)?;
-    let interrupts = Interrupts {
-        config: None,
-        queue: entry,
-    };
-    let mut device = BlkDevice::<_, QUEUE>::new(transport, queue, requests, interrupts)
-        .map_err(|_| "the device did not come up")?;
+    let (mut device, _) = device::bring_up(c)?;
     let stray = c.param("stray_iova").ok_or("no `stray_iova` parameter")?;
     let queues = c
         .iova(memory::QUEUES_WINDOW)
