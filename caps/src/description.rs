@@ -41,6 +41,8 @@ pub struct Description {
     pub shared: Vec<SharedRegion>,
     #[serde(default, rename = "disk")]
     pub disks: Vec<Disk>,
+    #[serde(default, rename = "network")]
+    pub networks: Vec<Network>,
     #[serde(skip)]
     pub source: Source,
 }
@@ -518,3 +520,26 @@ pub struct Disk {
 /// Defaults of a packed disk.
 pub const DEFAULT_DISK_MIB: i64 = 64;
 pub const DEFAULT_FAT: i64 = 32;
+
+/// `[[network]]`: a QEMU user-mode network (`-netdev user`) that a
+/// `qemu_devices` entry attaches with `netdev=<name>`. The guest reaches
+/// nothing outside it; the host reaches the guest only through `forward`,
+/// each on a port of the host's loopback address (docs/network.md).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub forward: Vec<Spanned<Forward>>,
+}
+
+/// One forwarded port: the host's `127.0.0.1:<host>` to the guest's
+/// `<guest>`. Without `host`, a free port is chosen at each boot.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Forward {
+    pub protocol: Spanned<String>,
+    pub guest: Spanned<i64>,
+    #[serde(default)]
+    pub host: Option<Spanned<i64>>,
+}

@@ -19,6 +19,7 @@ pub mod disks;
 mod irqs;
 mod msix;
 mod names;
+pub mod networks;
 mod pci;
 mod ports;
 mod symbols;
@@ -87,6 +88,7 @@ pub fn validate(d: &Description) -> Result<Model, Vec<Error>> {
     let pci = v.pci();
     let (rings, channels, shared) = v.connections();
     v.disks();
+    v.networks();
     v.badges_and_cnodes();
     if !v.errors.is_empty() {
         return Err(v.errors);

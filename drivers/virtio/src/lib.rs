@@ -62,6 +62,7 @@
 #![warn(missing_docs)]
 
 pub mod blk;
+pub mod net;
 mod error;
 mod mmio;
 pub mod queue;

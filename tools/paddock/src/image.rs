@@ -26,6 +26,8 @@ pub struct Image {
     pub machine_args: Vec<String>,
     /// The disk images QEMU attaches, made anew by this build.
     pub disks: Vec<crate::disk::BuiltDisk>,
+    /// The user-mode networks, as the description declares them.
+    pub networks: Vec<qemu::network::Network>,
 }
 
 /// The host target the root task and components are compiled for: seL4
@@ -155,6 +157,7 @@ pub fn build_planned_with(
         config,
         machine_args,
         disks,
+        networks: qemu::network::Network::from_description(description),
     };
     copy_if_changed(&kernel.elf32, &image.kernel)?;
     let command = qemu::shell_command(&qemu::command_line(&image, qemu::Console::Interactive));

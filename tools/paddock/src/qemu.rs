@@ -3,6 +3,7 @@
 //! a [`Session`], which can also attach COM2 and the monitor.
 
 mod keys;
+pub mod network;
 mod session;
 
 use crate::image::Image;
@@ -46,6 +47,9 @@ pub struct Extra {
     pub com2: Option<PathBuf>,
     /// The human monitor on this unix socket, which QEMU connects to.
     pub monitor: Option<PathBuf>,
+    /// The image's networks with the host ports of this run; `None`: as
+    /// the description says, host ports it leaves open left to QEMU.
+    pub networks: Option<Vec<network::Network>>,
 }
 
 /// The full argument list (program first).
@@ -80,6 +84,9 @@ pub fn command_line_with(image: &Image, console: Console, extra: &Extra) -> Vec<
         ]);
     }
     args.extend(image.machine_args.iter().cloned());
+    for net in extra.networks.as_ref().unwrap_or(&image.networks) {
+        args.extend(net.args());
+    }
     if extra.icount {
         args.extend(["-icount".into(), "shift=0,sleep=off".into()]);
     }
@@ -120,12 +127,32 @@ pub fn check_installed() -> Result<()> {
 /// Runs an interactive session on the terminal; returns QEMU's exit status.
 pub fn run_interactive(image: &Image, extra: &Extra) -> Result<std::process::ExitStatus> {
     check_installed()?;
-    let args = command_line_with(image, Console::Interactive, extra);
+    let extra = with_ports(image, extra)?;
+    let args = command_line_with(image, Console::Interactive, &extra);
     eprintln!("  quit QEMU with Ctrl-A X");
     Command::new(&args[0])
         .args(&args[1..])
         .status()
         .with_context(|| format!("starting {QEMU}"))
+}
+
+/// `extra` with a host port chosen for every forward (unless it has its
+/// networks already).
+pub fn with_ports(image: &Image, extra: &Extra) -> Result<Extra> {
+    let mut extra = extra.clone();
+    if extra.networks.is_none() {
+        extra.networks = Some(network::choose_ports(image)?);
+    }
+    Ok(extra)
+}
+
+/// One line per forwarded port, `forward tcp/80 -> 127.0.0.1:34567`.
+pub fn print_forwards(extra: &Extra) {
+    for net in extra.networks.iter().flatten() {
+        for f in &net.forwards {
+            println!("{f}");
+        }
+    }
 }
 
 /// The result of a batch run: the verdict and everything the guest printed.

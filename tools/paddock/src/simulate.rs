@@ -97,6 +97,10 @@ pub fn run(workspace: &Path, args: &SimulateArgs) -> Result<ExitCode> {
         icount: args.icount,
         ..Extra::default()
     };
+    // Ports are chosen before the boot and printed, so a person can point
+    // a browser or curl at them.
+    let extra = qemu::with_ports(&image, &extra)?;
+    qemu::print_forwards(&extra);
     if !args.batch && !args.audit && std::io::stdin().is_terminal() {
         if devices.com2 || devices.keyboard {
             return bridge(&image, &extra, devices);

@@ -83,6 +83,7 @@ pub struct Session {
     com2: Option<UnixStream>,
     monitor: Option<Monitor>,
     dir: Option<SocketDir>,
+    forwards: Vec<super::network::Forward>,
 }
 
 impl Session {
@@ -90,7 +91,7 @@ impl Session {
     /// does) and the consoles `attach` asks for.
     pub fn start(image: &Image, extra: &Extra, attach: Attach) -> Result<Session> {
         check_installed()?;
-        let mut extra = extra.clone();
+        let mut extra = super::with_ports(image, extra)?;
         let mut listeners = Vec::new();
         let dir = if attach.com2 || attach.monitor {
             let dir = SocketDir::new()?;
@@ -113,6 +114,12 @@ impl Session {
             None
         };
         let args = command_line_with(image, Console::Batch, &extra);
+        let forwards = extra
+            .networks
+            .iter()
+            .flatten()
+            .flat_map(|n| n.forwards.iter().cloned())
+            .collect();
         let started = Instant::now();
         let mut child = Command::new(&args[0])
             .args(&args[1..])
@@ -144,6 +151,7 @@ impl Session {
             com2: None,
             monitor: None,
             dir,
+            forwards,
         };
         for (name, listener) in listeners {
             let stream = session.accept(name, &listener)?;
@@ -186,6 +194,19 @@ impl Session {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// The ports forwarded from the host into the guest in this run.
+    pub fn forwards(&self) -> &[super::network::Forward] {
+        &self.forwards
+    }
+
+    /// The host port forwarded to the guest's `protocol`/`guest` port.
+    pub fn host_port(&self, protocol: &str, guest: u16) -> Option<u16> {
+        self.forwards
+            .iter()
+            .find(|f| f.protocol == protocol && f.guest == guest)
+            .map(|f| f.host)
     }
 
     /// When QEMU was started.
