@@ -127,11 +127,11 @@ impl<'a> ClientQueues<'a> {
     pub fn recv_frame(&mut self, dst: &mut [u8]) -> Result<Option<usize>, PeerError> {
         let rx = &mut self.rx;
         let n = rx.recv()?;
-        Ok(n.map(|n| {
+        if let Some(n) = n {
             let m = n.min(dst.len());
             dst[..m].copy_from_slice(&rx.frame[..m]);
-            n
-        }))
+        }
+        Ok(n)
     }
 
     /// Queues `frame` to send (visible at the next
