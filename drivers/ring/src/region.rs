@@ -8,6 +8,11 @@
 //! same. Ordering comes from the queues: a buffer's bytes are written before
 //! its descriptor is published (P-REL-TAIL) and read after it is popped
 //! (C-ACQ-TAIL).
+//!
+//! A party that only moves buffers by DMA (a driver that hands the device
+//! an IO address plus a buffer's offset, and never maps the client's data)
+//! describes the region by shape alone with [`DataRegion::unmapped`]: every
+//! descriptor check is the same, and there are no bytes to copy.
 
 use core::sync::atomic::{AtomicU8, Ordering};
 
@@ -15,7 +20,8 @@ use crate::error::{LayoutError, PeerError};
 use crate::layout::{check_data_region, DATA_ALIGN};
 use crate::queue::Descriptor;
 
-/// A data region cut into equal buffers.
+/// A data region cut into equal buffers: mapped (its bytes in this address
+/// space), or known by shape only ([`unmapped`](Self::unmapped)).
 #[derive(Clone, Copy)]
 pub struct DataRegion<'a> {
     bytes: &'a [AtomicU8],
@@ -101,6 +107,35 @@ impl<'a> DataRegion<'a> {
         })
     }
 
+    /// A region of `buffers` buffers of `buf_size` bytes that this side
+    /// does not map: for a party that moves buffers by DMA only.
+    ///
+    /// Descriptors are checked exactly as for a mapped region (offset on a
+    /// buffer boundary inside the region, length at most `buf_size`, and
+    /// the queues' overflow check for buffers handed on twice), but there
+    /// are no bytes: [`bytes`](Self::bytes) is empty, and
+    /// [`append`](Self::append) and [`read`](Self::read) copy nothing and
+    /// return 0. Lengths come from [`Buf::set_len`] instead.
+    pub fn unmapped(buf_size: u32, buffers: u32) -> Result<Self, LayoutError> {
+        check_data_region(buf_size, buffers)?;
+        Ok(Self {
+            bytes: &[],
+            buf_size,
+            buffers,
+        })
+    }
+
+    /// Whether this side maps the region's bytes (`false` for
+    /// [`unmapped`](Self::unmapped) regions).
+    pub fn is_mapped(&self) -> bool {
+        !self.bytes.is_empty()
+    }
+
+    /// Bytes the region spans (`buffers * buf_size`), mapped or not.
+    pub fn len_bytes(&self) -> usize {
+        self.buf_size as usize * self.buffers as usize
+    }
+
     /// A region over an exclusively borrowed byte slice (host tests, or
     /// memory a component owns outright).
     pub fn from_bytes(
@@ -161,7 +196,8 @@ impl<'a> DataRegion<'a> {
     }
 
     /// The whole capacity of `buf`, for code that works on the bytes in
-    /// place. Empty if `buf` does not belong to a region of this shape.
+    /// place. Empty if `buf` does not belong to a region of this shape, or
+    /// the region is [`unmapped`](Self::unmapped).
     pub fn bytes(&self, buf: &Buf) -> &'a [AtomicU8] {
         let start = buf.offset as usize;
         self.bytes
@@ -170,7 +206,8 @@ impl<'a> DataRegion<'a> {
     }
 
     /// Copies as much of `src` as fits after the bytes in use of `buf`, and
-    /// grows its length; returns the bytes copied.
+    /// grows its length; returns the bytes copied (0 for an
+    /// [`unmapped`](Self::unmapped) region).
     pub fn append(&self, buf: &mut Buf, src: &[u8]) -> usize {
         let dst = self.bytes(buf).get(buf.len as usize..).unwrap_or(&[]);
         let n = dst.len().min(src.len());
@@ -183,7 +220,7 @@ impl<'a> DataRegion<'a> {
     }
 
     /// Copies bytes in use of `buf`, from `at`, into `dst`; returns the bytes
-    /// copied.
+    /// copied (0 for an [`unmapped`](Self::unmapped) region).
     pub fn read(&self, buf: &Buf, at: u32, dst: &mut [u8]) -> usize {
         let src = self
             .bytes(buf)
