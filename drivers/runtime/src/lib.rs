@@ -92,16 +92,25 @@ impl Component {
     /// How many times the root task has restarted component `peer` (as of
     /// now), if the system has one of that name.
     pub fn generation_of(&self, peer: &str) -> Option<u64> {
+        paddock_protocol::component::status_generation(Self::status_region(), peer)
+    }
+
+    fn status_region() -> &'static [u8] {
         // SAFETY: the root task maps all STATUS_PAGES status pages
         // read-only at STATUS_VADDR in every component for its lifetime; it
         // only ever rewrites whole words, and every read is bounds-checked.
-        let region = unsafe {
+        unsafe {
             core::slice::from_raw_parts(
                 paddock_protocol::component::STATUS_VADDR as *const u8,
                 paddock_protocol::component::STATUS_SIZE,
             )
-        };
-        paddock_protocol::component::status_generation(region, peer)
+        }
+    }
+
+    /// Every component of the system with its restart generation (as of
+    /// now), in the order of the description.
+    pub fn components(&self) -> impl Iterator<Item = (&'static str, u64)> {
+        paddock_protocol::component::status_entries(Self::status_region())
     }
 
     /// The radix of this component's CNode (its slots are `0..1 << bits`).

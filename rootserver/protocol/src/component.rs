@@ -96,6 +96,23 @@ pub fn status_generation(region: &[u8], name: &str) -> Option<u64> {
     })
 }
 
+/// Every component listed in the status region `region`, in order, as
+/// (name, restart generation). Entries whose name is empty or not UTF-8
+/// are skipped; every read stays within the region.
+pub fn status_entries(region: &[u8]) -> impl Iterator<Item = (&str, u64)> {
+    let whole = region.len() >= STATUS_SIZE;
+    (0..MAX_STATUS_ENTRIES)
+        .filter(move |_| whole)
+        .filter_map(move |i| {
+            let at = (i / STATUS_ENTRIES_PER_PAGE) * INFO_SIZE
+                + (i % STATUS_ENTRIES_PER_PAGE) * STATUS_ENTRY;
+            let field = region.get(at + 8..at + STATUS_ENTRY)?;
+            let len = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+            let name = core::str::from_utf8(&field[..len]).ok()?;
+            (!name.is_empty()).then(|| (name, u64_at(region, at)))
+        })
+}
+
 /// Where the info page is mapped in every component.
 pub const INFO_VADDR: u64 = 0x3f_f000;
 pub const INFO_SIZE: usize = 4096;
@@ -355,6 +372,16 @@ mod tests {
         // Hostile bytes everywhere stay within the region.
         let hostile = [0xffu8; STATUS_SIZE];
         assert_eq!(status_generation(&hostile, "serial"), None);
+        // Listed in order, empty entries skipped; nothing from a short
+        // region or from bytes that are not names.
+        let long = "x".repeat(NAME_LEN);
+        let listed: Vec<(&str, u64)> = status_entries(&region).collect();
+        assert_eq!(
+            listed,
+            [("serial", 2), ("client", 4), ("c102", 7), (long.as_str(), 9)]
+        );
+        assert_eq!(status_entries(&region[..INFO_SIZE]).count(), 0);
+        assert_eq!(status_entries(&hostile).count(), 0);
     }
 
     #[test]
