@@ -162,8 +162,7 @@ impl Spec<'_> {
                 }
                 ObjectKind::PlatformFrames
                     if o.base.get() & 0xFFF != 0
-                        || o
-                            .base
+                        || o.base
                             .get()
                             .checked_add(u64::from(o.count.get()) << 12)
                             .is_none() =>

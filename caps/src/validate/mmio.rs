@@ -60,7 +60,13 @@ impl Validator<'_> {
         for c in &self.d.components {
             let mut mine = vec![];
             for m in &c.mmio {
-                let size = self.pages("device memory size", &m.size, false, MAX_MMIO, m.name.span());
+                let size = self.pages(
+                    "device memory size",
+                    &m.size,
+                    false,
+                    MAX_MMIO,
+                    m.name.span(),
+                );
                 let paddr = self.mmio_paddr(c.name(), m, ram_end);
                 let (Some(paddr), Some(size)) = (paddr, size) else {
                     mine.push(None);
