@@ -2,7 +2,8 @@
 //! clients share time without IPC endpoints.
 //!
 //! For client `<c>` the description declares a 4 KiB `[[shared]]` region
-//! `<c>-timer`, mapped read-write by both, and a `[[channel]]` `<c>-timer`.
+//! `<c>-clock`, mapped read-write by both, and a `[[channel]]` `<c>-timer`
+//! (rings, channels and shared regions share one namespace).
 //! The page ([`page`]) holds:
 //!
 //! * the **clock** the timer publishes, like Linux's vDSO: a TSC value, the

@@ -8,7 +8,7 @@ use paddock_runtime::sel4::{self, CPtr};
 use paddock_runtime::{Component, NOTIFICATION};
 
 /// The longest name built here: `channel.` or `shared.`, a component
-/// name (at most 32 bytes) and `-timer`.
+/// name (at most 32 bytes) and `-timer` or `-clock`.
 const NAME_BUF: usize = 48;
 
 /// `parts` joined in `buf`.
@@ -94,7 +94,7 @@ impl Link for Channel {
     }
 }
 
-/// A component's client of the timer: `shared.<own name>-timer` and
+/// A component's client of the timer: `shared.<own name>-clock` and
 /// `channel.<own name>-timer`, with the TSC.
 pub type TimerClient = ClientCore<'static, Channel>;
 
@@ -103,9 +103,8 @@ impl TimerClient {
     /// component.
     pub fn attach(c: &Component) -> Result<TimerClient, &'static str> {
         let mut buf = [0; NAME_BUF];
-        let name = join(&mut buf, &[c.name(), "-timer"])?;
-        let page = page(c, name)?;
-        let channel = Channel::attach(c, name)?;
+        let page = page(c, join(&mut buf, &[c.name(), "-clock"])?)?;
+        let channel = Channel::attach(c, join(&mut buf, &[c.name(), "-timer"])?)?;
         Ok(ClientCore::new(page, channel, crate::tsc::read))
     }
 }

@@ -7,7 +7,7 @@
 //! wake-up handles the comparator's interrupt, reads every client's
 //! deadline word once (`paddock_timer::server::Server::poll`), and signals
 //! each client whose deadline passed or was refused. Clients are the
-//! components that share a `shared.<c>-timer` region and a
+//! components that share a `shared.<c>-clock` region and a
 //! `channel.<c>-timer` channel with it, in the order of its info page.
 #![no_std]
 #![no_main]
@@ -45,20 +45,34 @@ fn halt(why: &dyn core::fmt::Display) -> ! {
     }
 }
 
-/// The clients the plan connects: `shared.<c>-timer` with `channel.<c>-timer`.
+/// `a` and `b` joined in `buf`.
+fn join<'b>(buf: &'b mut [u8; 48], a: &str, b: &str) -> Option<&'b str> {
+    let end = a.len() + b.len();
+    let out = buf.get_mut(..end)?;
+    out[..a.len()].copy_from_slice(a.as_bytes());
+    out[a.len()..].copy_from_slice(b.as_bytes());
+    core::str::from_utf8(out).ok()
+}
+
+/// The clients the plan connects: `shared.<c>-clock` with `channel.<c>-timer`.
 fn clients(c: &Component) -> Vec<Client, MAX_CLIENTS> {
     let mut out = Vec::new();
     for s in c.symbols() {
         let Some(region) = s.name.strip_prefix("shared.") else {
             continue;
         };
-        let Some(name) = region.strip_suffix("-timer") else {
+        let Some(name) = region.strip_suffix("-clock") else {
             continue;
         };
         if s.kind != SymbolKind::Vaddr {
             continue;
         }
-        let (page, channel) = match (page(c, region), Channel::attach(c, region)) {
+        let mut buf = [0u8; 48];
+        let Some(channel) = join(&mut buf, name, "-timer") else {
+            log!("client `{name}` not served: its name is too long");
+            continue;
+        };
+        let (page, channel) = match (page(c, region), Channel::attach(c, channel)) {
             (Ok(p), Ok(ch)) => (p, ch),
             (Err(e), _) | (_, Err(e)) => {
                 log!("client `{name}` not served: {e}");
@@ -80,8 +94,8 @@ fn clients(c: &Component) -> Vec<Client, MAX_CLIENTS> {
 }
 
 fn main(c: Component) -> ! {
-    let irq = c.slot("irq.hpet").unwrap_or_else(|e| halt(&e));
-    let irq_bit = c.badge_bit("irq.hpet").unwrap_or_else(|e| halt(&e));
+    let irq = c.slot("irq.comparator").unwrap_or_else(|e| halt(&e));
+    let irq_bit = c.badge_bit("irq.comparator").unwrap_or_else(|e| halt(&e));
     let notification = c
         .slot(paddock_runtime::NOTIFICATION)
         .unwrap_or_else(|e| halt(&e));
