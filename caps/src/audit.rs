@@ -294,6 +294,29 @@ fn mappings(k: &mut Checker) {
                     );
                 }
             }
+            (ObjectKind::PlatformFrames, owner) => {
+                k.rule(2).checked += 1;
+                let size = u64::from(obj.count) * 4096;
+                let declared = owner == Owner::Component(c)
+                    && d.components.get(c).is_some_and(|dc| {
+                        dc.mmio.iter().any(|x| {
+                            *x.paddr.get_ref() == obj.base
+                                && *x.size.get_ref() == size
+                                && crate::symbols::mmio(x.name.get_ref()) == obj.name
+                        })
+                    });
+                if !declared {
+                    k.fail(
+                        2,
+                        Some(c),
+                        item,
+                        format!(
+                            "device memory `{}` at physical {:#x} ({size:#x} bytes) not declared for this component",
+                            obj.name, obj.base
+                        ),
+                    );
+                }
+            }
             (_, Owner::Ring(r)) => {
                 k.rule(3).checked += 1;
                 let ring = &d.rings[r];

@@ -249,6 +249,9 @@ pub struct Component {
     pub irqs: Vec<Irq>,
     #[serde(default, rename = "pci")]
     pub pci_devices: Vec<PciDevice>,
+    /// Platform device memory named by physical address (`[[component.mmio]]`).
+    #[serde(default, rename = "mmio")]
+    pub mmio: Vec<Mmio>,
     /// Settings the program reads by name at run time (line speed, modes):
     /// plain numbers, carried unchanged to the component's info page.
     #[serde(default)]
@@ -264,7 +267,10 @@ impl Component {
     }
     /// Whether the component owns any device resource.
     pub fn is_driver(&self) -> bool {
-        !(self.io_ports.is_empty() && self.irqs.is_empty() && self.pci_devices.is_empty())
+        !(self.io_ports.is_empty()
+            && self.irqs.is_empty()
+            && self.pci_devices.is_empty()
+            && self.mmio.is_empty())
     }
 }
 
@@ -380,6 +386,16 @@ pub enum Trigger {
 pub enum Polarity {
     High,
     Low,
+}
+
+/// `[[component.mmio]]`: device memory that is not behind a PCI BAR (an
+/// HPET, say), named by its physical address and mapped uncached.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mmio {
+    pub name: Spanned<String>,
+    pub paddr: Spanned<u64>,
+    pub size: Spanned<u64>,
 }
 
 /// `[[component.pci]]`: a PCI function given to this driver.

@@ -213,7 +213,7 @@ pub fn check(d: &Description, plan: &Plan, programs: &[(&str, &[u8])]) -> Vec<Er
 fn object_slots(kind: ObjectKind, count: u32) -> usize {
     match kind {
         ObjectKind::Frames => count as usize,
-        ObjectKind::DeviceFrames => count as usize + DEVICE_FILLERS,
+        ObjectKind::DeviceFrames | ObjectKind::PlatformFrames => count as usize + DEVICE_FILLERS,
         _ => 1,
     }
 }

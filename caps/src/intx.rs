@@ -154,6 +154,7 @@ pub fn hold_shared_lines(d: &mut Description) -> Vec<Error> {
             io_ports: vec![],
             irqs: vec![irq],
             pci_devices: vec![],
+            mmio: vec![],
             params,
         };
         for &(ci, qi) in &claims {

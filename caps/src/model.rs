@@ -59,6 +59,8 @@ pub struct Component {
     pub io_ports: Vec<IoPorts>,
     pub irqs: Vec<Irq>,
     pub pci: Vec<PciDevice>,
+    /// Platform device memory, by physical address.
+    pub mmio: Vec<Mmio>,
     /// `[component.params]`, in name order.
     pub params: Vec<(String, u64)>,
 }
@@ -66,7 +68,10 @@ pub struct Component {
 impl Component {
     /// Whether the component owns any device resource.
     pub fn is_driver(&self) -> bool {
-        !(self.io_ports.is_empty() && self.irqs.is_empty() && self.pci.is_empty())
+        !(self.io_ports.is_empty()
+            && self.irqs.is_empty()
+            && self.pci.is_empty()
+            && self.mmio.is_empty())
     }
 }
 
@@ -76,6 +81,17 @@ pub struct IoPorts {
     pub name: String,
     pub first: u16,
     pub last: u16,
+}
+
+/// Device memory at a fixed physical address, mapped uncached into its
+/// driver (`[[component.mmio]]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mmio {
+    pub name: String,
+    /// Page-aligned physical address.
+    pub paddr: u64,
+    /// Bytes, a whole number of pages.
+    pub size: u64,
 }
 
 /// An interrupt and the kernel vector it is delivered on.

@@ -90,6 +90,26 @@ fn device_holders(p: &Plan) -> Vec<Holder> {
             _ => {}
         }
     }
+    for m in p
+        .mappings
+        .iter()
+        .filter(|m| m.purpose == MapPurpose::DeviceMemory)
+    {
+        let paddr = p.objects.get(m.object).map_or(0, |o| o.base);
+        out.push(Holder {
+            what: format!(
+                "device memory `{}` at physical {paddr:#x} ({})",
+                m.name,
+                size(m.size())
+            ),
+            holders: vec![format!(
+                "{} at {:#x} {} uncached",
+                p.components[m.component].name,
+                m.vaddr,
+                m.rights.text()
+            )],
+        });
+    }
     for (pi, dev) in p.pci.iter().enumerate() {
         let owner = p.components[dev.owner].name.clone();
         out.push(Holder {

@@ -65,3 +65,9 @@ pub fn dma(device: &str, window: &str) -> String {
 pub fn pci_config(device: &str) -> String {
     format!("pci.{device}")
 }
+
+/// Device memory declared by physical address (`[[component.mmio]]`),
+/// mapped into its driver.
+pub fn mmio(name: &str) -> String {
+    format!("mmio.{name}")
+}

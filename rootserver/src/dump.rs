@@ -37,7 +37,8 @@
 //!   range, its first and last ports and the port above (the outside ones
 //!   only within 0..=0xFFFF), each read once with `In8` through the
 //!   component's cap: `ok`, `refused` (IllegalOperation), or the error.
-//! * `map` (one per ring, shared-region, BAR or DMA-buffer mapping),
+//! * `map` (one per ring, shared-region, BAR, device-memory or DMA-buffer
+//!   mapping),
 //!   `frames` (one per such object, from the root task's original caps) and
 //!   `iomap` (one per IOSpace mapping): the physical address of the first
 //!   page and the first 8 bytes of SHA-256 over every page's physical
@@ -172,6 +173,7 @@ fn observed_purpose(purpose: u8) -> bool {
                 | MapPurpose::RingData
                 | MapPurpose::Shared
                 | MapPurpose::DeviceBar
+                | MapPurpose::DeviceMemory
                 | MapPurpose::DmaBuffer
         )
     )

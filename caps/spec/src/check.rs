@@ -155,8 +155,19 @@ impl Spec<'_> {
             self.owner(i, o)?;
             string(t, i, o.name)?;
             match kind {
-                ObjectKind::Frames | ObjectKind::DeviceFrames if o.count.get() == 0 => {
+                ObjectKind::Frames | ObjectKind::DeviceFrames | ObjectKind::PlatformFrames
+                    if o.count.get() == 0 =>
+                {
                     return Err(bad(t, i, "count", 0));
+                }
+                ObjectKind::PlatformFrames
+                    if o.base.get() & 0xFFF != 0
+                        || o.base
+                            .get()
+                            .checked_add(u64::from(o.count.get()) << 12)
+                            .is_none() =>
+                {
+                    return Err(bad(t, i, "base", o.base.get()));
                 }
                 ObjectKind::DeviceFrames | ObjectKind::IoPageTable => {
                     index(t, i, "aux", o.aux.get(), n_pci, false)?;
@@ -210,7 +221,7 @@ impl Spec<'_> {
             }
             if !matches!(
                 ObjectKind::from_u8(o.kind),
-                Some(ObjectKind::Frames | ObjectKind::DeviceFrames)
+                Some(ObjectKind::Frames | ObjectKind::DeviceFrames | ObjectKind::PlatformFrames)
             ) {
                 return Err(bad(t, i, "object", m.object.get().into()));
             }

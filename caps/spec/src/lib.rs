@@ -32,7 +32,9 @@
 //!   (by id or address), that each BAR has at least the planned size, that the
 //!   IOMMU has [`Header::io_pt_levels`] levels, that a device's MSI can carry
 //!   its planned messages, that the machine routes an INTx device's pin to
-//!   its declared line ([`PciRecord::intx_irq`]), and that memory suffices.
+//!   its declared line ([`PciRecord::intx_irq`]), that a device untyped
+//!   covers each [`ObjectKind::PlatformFrames`] object, and that memory
+//!   suffices.
 //! * Object kinds are this crate's own numbering ([`ObjectKind`]), not the
 //!   kernel's object-type numbers, which move with the kernel configuration.
 
@@ -56,8 +58,9 @@ pub const MAGIC: [u8; 8] = *b"PADDOCK\0";
 /// their owner ([`OwnerKind`]); PCI records carry bus mastering and the
 /// MSI block; an MSI's `pin` is its message number. 3: a PCI record that
 /// signals through INTx names the IRQ record of its declared line
-/// ([`PciRecord::intx_irq`]).
-pub const VERSION: u32 = 3;
+/// ([`PciRecord::intx_irq`]). 4: platform device memory by physical
+/// address ([`ObjectKind::PlatformFrames`], [`MapPurpose::DeviceMemory`]).
+pub const VERSION: u32 = 4;
 /// "No reference" in an index field.
 pub const NONE: u32 = u32::MAX;
 /// Number of tables the header describes.
@@ -177,6 +180,10 @@ wire_enum!(
         /// An IO page table of level `aux2` in the IOSpace of PCI device
         /// `aux`, covering `base`.
         IoPageTable = 11,
+        /// `count` 4 KiB frames of platform device memory (not behind a
+        /// PCI BAR) at physical address `base`, from the device untyped
+        /// that covers it.
+        PlatformFrames = 12,
     }
 );
 
@@ -223,6 +230,8 @@ wire_enum!(
         Shared = 6,
         DeviceBar = 7,
         DmaBuffer = 8,
+        /// Platform device memory declared by physical address.
+        DeviceMemory = 9,
     }
 );
 

@@ -22,7 +22,7 @@
 //! * Address space: the program's ELF below [`LAYOUT_BASE`] (512 GiB), so
 //!   the planned paging structures never share a PDPT with the ELF's. From
 //!   the base: IPC buffer, stack, heap, rings, shared regions, device BARs,
-//!   DMA buffers, each followed by an unmapped guard page (the stack's guard
+//!   device memory by address, DMA buffers, each followed by an unmapped guard page (the stack's guard
 //!   below it is the IPC buffer's).
 //! * Frames are not handed to components: the root task maps them from its
 //!   own copies of the caps. A frame mapped twice (two components, or a
@@ -81,7 +81,8 @@ pub struct Object {
     pub pci: Option<usize>,
     /// BAR index of device frames, level of an IO page table.
     pub aux: u32,
-    /// Address a paging structure or IO page table covers.
+    /// Address a paging structure or IO page table covers; the physical
+    /// address of platform device frames.
     pub base: u64,
 }
 
@@ -381,7 +382,7 @@ impl Plan {
             .iter()
             .map(|o| match o.kind {
                 ObjectKind::Frames => u64::from(o.count) * PAGE_SIZE,
-                ObjectKind::DeviceFrames => 0,
+                ObjectKind::DeviceFrames | ObjectKind::PlatformFrames => 0,
                 ObjectKind::CNode => 32u64 << o.count,
                 ObjectKind::Tcb => 2048,
                 ObjectKind::Notification | ObjectKind::Endpoint => 32,

@@ -552,7 +552,8 @@ fn address_space(p: &mut Planner, ci: usize, c: &Component) -> (ObjId, u64, u64)
     (ipc, ipc_vaddr, stack_base + c.stack_size)
 }
 
-/// The component's rings, shared regions and device BARs, and the IOVA
+/// The component's rings, shared regions, device BARs and device memory,
+/// and the IOVA
 /// of each of its devices' DMA windows.
 #[allow(clippy::too_many_arguments)]
 fn map_devices(
@@ -629,6 +630,26 @@ fn map_devices(
                 name,
             );
         }
+    }
+    for m in &c.mmio {
+        let name = sym::mmio(&m.name);
+        let o = p.object(
+            ObjectKind::PlatformFrames,
+            name.clone(),
+            Owner::Component(ci),
+            pages(m.size),
+        );
+        p.plan.objects[o].base = m.paddr;
+        // Device registers: uncached, never executable.
+        p.map(
+            ci,
+            o,
+            m.size,
+            MapRights::RW,
+            false,
+            MapPurpose::DeviceMemory,
+            name,
+        );
     }
     // The driver programs its device with IOVAs, mapped or not.
     for dev in &c.pci {

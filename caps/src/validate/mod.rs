@@ -9,7 +9,7 @@
 //! The sections, in the order they report: `[system]` and the system-wide
 //! counts ([`system`]), names ([`names`]), component settings and CSpace
 //! and badge room ([`components`]), IO ports ([`ports`]), IRQs ([`irqs`]),
-//! PCI devices and DMA ([`pci`]), rings, channels and shared regions
+//! PCI devices and DMA ([`pci`]), device memory by address ([`mmio`]), rings, channels and shared regions
 //! ([`connections`]). Then, on the resolved declarations: IRQ vectors
 //! ([`vectors`]) and the names of each info page ([`symbols`]).
 
@@ -17,6 +17,7 @@ mod components;
 mod connections;
 pub mod disks;
 mod irqs;
+pub mod mmio;
 mod msix;
 mod names;
 pub mod networks;
@@ -86,6 +87,7 @@ pub fn validate(d: &Description) -> Result<Model, Vec<Error>> {
     let ports = v.io_ports();
     let irqs = v.irqs();
     let pci = v.pci();
+    let mmio = v.mmio();
     let (rings, channels, shared) = v.connections();
     v.disks();
     v.networks();
@@ -124,6 +126,7 @@ pub fn validate(d: &Description) -> Result<Model, Vec<Error>> {
                     io_ports: ports[i].iter().cloned().collect::<Option<_>>()?,
                     irqs,
                     pci: pci[i].iter().cloned().collect::<Option<_>>()?,
+                    mmio: mmio[i].iter().cloned().collect::<Option<_>>()?,
                     params: c
                         .params
                         .iter()

@@ -72,6 +72,7 @@ impl Validator<'_> {
             let mut names: Vec<(&str, &Spanned<String>)> = vec![];
             names.extend(c.io_ports.iter().map(|p| ("IO port range", &p.name)));
             names.extend(c.irqs.iter().map(|i| ("IRQ", &i.name)));
+            names.extend(c.mmio.iter().map(|m| ("device memory", &m.name)));
             for p in &c.pci_devices {
                 names.push(("PCI device", &p.name));
                 names.extend(p.dma.iter().map(|w| ("DMA window", &w.name)));
@@ -87,7 +88,7 @@ impl Validator<'_> {
                         ))
                         .at(n.span(), "declared again here")
                         .also(first, "first declared here")
-                        .help("IO port ranges, IRQs, PCI devices and DMA windows of one component need distinct names"),
+                        .help("IO port ranges, IRQs, PCI devices, DMA windows and device memory of one component need distinct names"),
                     );
                 }
             }

@@ -23,6 +23,8 @@ enum Origin {
     Shared(usize),
     /// A PCI device (component, device): its BARs.
     Device(usize, usize),
+    /// Device memory by address (component, declaration).
+    Mmio(usize, usize),
     /// A DMA window (owning component, device, window).
     Window(usize, usize, usize),
 }
@@ -58,6 +60,9 @@ fn derive(m: &Model) -> Vec<Vec<(SymbolKind, String, Origin)>> {
         }
         for (k, r) in c.io_ports.iter().enumerate() {
             v.push((Slot, sym::io(&r.name), Origin::Io(ci, k)));
+        }
+        for (k, m) in c.mmio.iter().enumerate() {
+            v.push((Vaddr, sym::mmio(&m.name), Origin::Mmio(ci, k)));
         }
         for (k, (key, _)) in c.params.iter().enumerate() {
             v.push((Param, key.clone(), Origin::Param(ci, k)));
@@ -119,6 +124,7 @@ impl Validator<'_> {
                     .map_or(d.components[c].name.span(), |key| key.span()),
                 None,
             ),
+            Origin::Mmio(c, k) => (d.components[c].mmio[k].name.span(), None),
             Origin::Ring(r) => (d.rings[r].name.span(), None),
             Origin::Channel(ch) => (d.channels[ch].name.span(), None),
             Origin::Shared(s) => (d.shared[s].name.span(), None),

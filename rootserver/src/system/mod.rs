@@ -93,6 +93,15 @@ pub enum BuildError<'a> {
         size: u64,
         wanted: u64,
     },
+    /// Device memory declared by physical address that no device untyped
+    /// offers (absent, kept by the kernel, or handed out already).
+    DeviceMemory {
+        component: &'a str,
+        what: &'a str,
+        paddr: u64,
+        pages: u32,
+        error: AllocError,
+    },
     Pci(pci::PciError<'a>),
 }
 
@@ -147,6 +156,24 @@ impl fmt::Display for BuildError<'_> {
                 f,
                 "`{what}`: BAR {bar} of the device at {bdf} is {size:#x} bytes, the plan maps {wanted:#x}"
             ),
+            BuildError::DeviceMemory {
+                component,
+                what,
+                paddr,
+                pages,
+                error,
+            } => match error {
+                AllocError::NoDeviceMemory { .. } => write!(
+                    f,
+                    "component `{component}`: device memory `{what}` at {paddr:#x} ({pages} pages): \
+                     no device untyped covers it (the machine has no device there, the kernel \
+                     keeps it, or another object took it)"
+                ),
+                _ => write!(
+                    f,
+                    "component `{component}`: device memory `{what}` at {paddr:#x}: {error}"
+                ),
+            },
             BuildError::Pci(e) => write!(f, "{e}"),
         }
     }

@@ -1,5 +1,6 @@
 //! Creating the spec's kernel objects, in its order: memory objects from
-//! RAM untypeds, device frames over PCI BARs, IOSpaces and their IO page
+//! RAM untypeds, device frames over PCI BARs and at the physical addresses
+//! the description declares, IOSpaces and their IO page
 //! tables, and the DMA windows mapped into them.
 
 use super::*;
@@ -70,6 +71,21 @@ impl Builder<'_> {
                 ),
                 Some(ObjectKind::DeviceFrames) => {
                     let first = self.device_frames(system, o, what)?;
+                    self.record(system, first, count)?;
+                    continue;
+                }
+                Some(ObjectKind::PlatformFrames) => {
+                    let paddr = o.base.get();
+                    let first = self
+                        .alloc
+                        .alloc_device_frames(self.slots, paddr, u64::from(count))
+                        .map_err(|error| BuildError::DeviceMemory {
+                            component: owner_name,
+                            what,
+                            paddr,
+                            pages: count,
+                            error,
+                        })?;
                     self.record(system, first, count)?;
                     continue;
                 }

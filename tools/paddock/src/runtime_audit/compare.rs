@@ -4,7 +4,7 @@
 //! mapping.
 
 use super::parse::{hex, Dump, DumpedCap, DumpedFrames, Fact, Source};
-use paddock_caps::plan::{Cap, CapKind, MapPurpose, Plan};
+use paddock_caps::plan::{Cap, CapKind, MapPurpose, ObjectKind, Plan};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -69,6 +69,7 @@ pub fn dumped_purpose(purpose: MapPurpose) -> bool {
             | MapPurpose::RingData
             | MapPurpose::Shared
             | MapPurpose::DeviceBar
+            | MapPurpose::DeviceMemory
             | MapPurpose::DmaBuffer
     )
 }
@@ -471,6 +472,24 @@ fn compare_frames(plan: &Plan, dump: &Dump, out: &mut Comparison, built: &dyn Fn
                 "line {}: object {index} is not `{}` in the plan",
                 frames.line, frames.object
             )),
+        }
+        // Device memory declared by address must be exactly there.
+        if let Some(o) = plan
+            .objects
+            .get(index)
+            .filter(|o| o.kind == ObjectKind::PlatformFrames)
+        {
+            out.tally("device addresses", frames.paddr.source);
+            if hex(&frames.paddr.value) != Some(o.base) {
+                out.diff(format!(
+                    "line {}: device memory `{}` is the frame at {} ({}), declared at {:#x}",
+                    frames.line,
+                    o.name,
+                    frames.paddr.value,
+                    source_word(frames.paddr.source),
+                    o.base
+                ));
+            }
         }
         if hex(&frames.paddr.value).is_none_or(|p| p == 0) {
             continue;

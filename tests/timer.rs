@@ -1,0 +1,229 @@
+//! The HPET timer component at run time (`images/timer.toml`): two
+//! clients sleep through embedded-hal's `DelayNs` for interleaved
+//! durations, then one sends deadlines the timer must refuse or expire at
+//! once.
+//!
+//! What decides the verdict is not what a client says about itself: each
+//! sleep's TSC ticks, which the client measures, are converted with the
+//! TSC rate the root task reports at boot; each wake-up must follow the
+//! timer's own report of the expiry, at or after the deadline; and the
+//! timer's expiries must come in deadline order across both clients.
+
+use paddock::qemu::{BatchOptions, Verdict};
+use paddock_tests::{boot_succeeding, field, workspace};
+use std::time::Duration;
+
+/// The most a wake-up may come after its deadline. Measured: about 1 ms
+/// under TCG; QEMU's clocks follow the host's, so a busy host (2 cores,
+/// builds alongside) adds its own stalls.
+const LATE_NS: u64 = 50_000_000;
+/// How far the root task's TSC rate (calibrated by the kernel against
+/// the PIT) may be from the truth: 1%.
+const TSC_RATE_TOLERANCE: f64 = 0.01;
+/// The longest a past deadline may take to be answered.
+const AT_ONCE_NS: u64 = 20_000_000;
+
+/// `key=<u64>` in `line`.
+fn value(line: &str, key: &str) -> u64 {
+    let at = line
+        .find(&format!("{key}="))
+        .unwrap_or_else(|| panic!("no `{key}=` in {line}"));
+    line[at + key.len() + 1..]
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("`{key}=` is not a number in {line}"))
+}
+
+/// One sleep a client reported.
+#[derive(Debug)]
+struct Sleep {
+    client: &'static str,
+    ms: u64,
+    deadline: u64,
+    woke: u64,
+    elapsed: u64,
+    tsc: u64,
+}
+
+fn sleeps(log: &str, client: &'static str) -> Vec<Sleep> {
+    let prefix = format!("[{client}] slept ");
+    log.lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter(|l| l.contains(" tsc="))
+        .map(|l| Sleep {
+            client,
+            ms: l.split(' ').next().unwrap().parse().unwrap(),
+            deadline: value(l, "deadline"),
+            woke: value(l, "woke"),
+            elapsed: value(l, "elapsed_ns"),
+            tsc: value(l, "tsc"),
+        })
+        .collect()
+}
+
+/// The timer's reports, in log order: (`expired` or `refused`, client, HPET ns).
+fn timer_events(log: &str) -> Vec<(&str, &str, u64)> {
+    log.lines()
+        .filter_map(|l| l.strip_prefix("[timer] "))
+        .filter_map(|l| {
+            let (what, rest) = l.split_once(' ')?;
+            if what != "expired" && what != "refused" {
+                return None;
+            }
+            let client = rest.split([' ', ':']).next()?;
+            let at = rest.rsplit(' ').next()?.parse().ok()?;
+            Some((what, client, at))
+        })
+        .collect()
+}
+
+#[test]
+fn clients_sleep_in_deadline_order_never_early_and_the_timer_survives_absurd_deadlines() {
+    let outcome = boot_succeeding(
+        &workspace().join("images/timer.toml"),
+        Default::default(),
+        BatchOptions {
+            timeout: Duration::from_secs(120),
+            echo: false,
+            until: vec!["[tick] done".into(), "[tock] done".into()],
+            ..BatchOptions::default()
+        },
+    );
+    let log = &outcome.log;
+    assert!(matches!(outcome.verdict, Verdict::Success(_)));
+    assert!(!log.contains("[timer] stopped"), "{log}");
+
+    // The device: mapped at its declared address (the root task observed
+    // the frame), and routed to a pin its comparator allows.
+    assert!(
+        log.lines().any(|l| l.starts_with("paddock-dump: frames ")
+            && l.contains(" mmio.hpet ")
+            && l.contains("paddr=0xfed00000@observed")),
+        "{log}"
+    );
+    let route_cap = field(log, "comparator 0 may route to IOAPIC inputs").expect("route cap");
+    let route_cap =
+        u32::from_str_radix(route_cap.trim_end_matches(';').trim_start_matches("0x"), 16)
+            .expect("route cap in hex");
+    assert_ne!(route_cap & 1 << 8, 0, "pin 8 is not routable: {log}");
+    assert!(log.contains("IOAPIC pin 8,"), "{log}");
+
+    // The TSC rate from the root task, which no client can speak for.
+    let tsc_mhz: f64 = field(log, "paddock: bootinfo: TSC")
+        .and_then(|v| v.parse().ok())
+        .expect("the root task reports the TSC rate");
+
+    let mut all = sleeps(log, "tick");
+    let tock = sleeps(log, "tock");
+    assert_eq!(all.len(), 4, "{log}");
+    assert_eq!(tock.len(), 4, "{log}");
+    all.extend(tock);
+    let events = timer_events(log);
+    for (i, s) in all.iter().enumerate() {
+        let asked = s.ms * 1_000_000;
+        // Never early, by the clock page and by the TSC at the root
+        // task's rate.
+        assert!(s.elapsed >= asked, "{s:?} woke early\n{log}");
+        assert!(
+            s.woke >= s.deadline,
+            "{s:?} woke before its deadline\n{log}"
+        );
+        let by_tsc = s.tsc as f64 * 1000.0 / tsc_mhz;
+        assert!(
+            by_tsc >= asked as f64 * (1.0 - TSC_RATE_TOLERANCE),
+            "{s:?}: {by_tsc:.0} ns by the TSC at {tsc_mhz} MHz, asked {asked}\n{log}"
+        );
+        assert!(
+            s.elapsed - asked <= LATE_NS,
+            "{s:?} came {} ns late\n{log}",
+            s.elapsed - asked
+        );
+        // The timer's own report of this expiry: the k-th of this client.
+        let k = all[..i].iter().filter(|o| o.client == s.client).count();
+        let (_, _, at) = *events
+            .iter()
+            .filter(|(what, c, _)| *what == "expired" && *c == s.client)
+            .nth(k)
+            .unwrap_or_else(|| panic!("the timer never reported {s:?}\n{log}"));
+        assert!(
+            at >= s.deadline,
+            "the timer expired {s:?} early, at {at}\n{log}"
+        );
+        assert!(
+            at - s.deadline <= LATE_NS,
+            "the timer expired {s:?} late, at {at}\n{log}"
+        );
+        assert!(
+            s.woke >= at,
+            "{s:?} claims to wake before the timer fired at {at}\n{log}"
+        );
+    }
+
+    // Across clients: the timer's expiries of the sleeps come in deadline
+    // order, and its clock never runs back.
+    let mut by_deadline: Vec<&Sleep> = all.iter().collect();
+    by_deadline.sort_by_key(|s| s.deadline);
+    let order: Vec<&str> = by_deadline.iter().map(|s| s.client).collect();
+    let fired: Vec<&str> = events
+        .iter()
+        .filter(|(what, ..)| *what == "expired")
+        .map(|(_, c, _)| *c)
+        .filter({
+            let mut left = [("tick", 4), ("tock", 4)];
+            move |c| {
+                let n = &mut left.iter_mut().find(|(name, _)| name == c).unwrap().1;
+                *n > 0 && {
+                    *n -= 1;
+                    true
+                }
+            }
+        })
+        .collect();
+    assert_eq!(fired, order, "expiries out of deadline order\n{log}");
+    assert!(
+        events.windows(2).all(|w| w[0].2 <= w[1].2),
+        "the timer's clock ran back\n{log}"
+    );
+
+    // Absurd deadlines: refused, answered, and the timer goes on serving
+    // both clients afterwards.
+    let refused: Vec<_> = events.iter().filter(|e| e.0 == "refused").collect();
+    assert_eq!(refused.len(), 2, "{log}");
+    assert!(refused.iter().all(|e| e.1 == "tick"), "{log}");
+    let line = |needle: &str| {
+        log.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}`\n{log}"))
+    };
+    assert_eq!(
+        value(line("[tick] absurd deadline 0xfffffffffffffffe"), "refused"),
+        1
+    );
+    assert_eq!(
+        value(line("[tick] absurd deadline 0x8000000000000000"), "refused"),
+        2
+    );
+    let past = line("[tick] past deadline:");
+    let answered = past
+        .rsplit("answered after ")
+        .next()
+        .and_then(|v| v.split(' ').next())
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("answered after <ns>");
+    assert!(
+        answered <= AT_ONCE_NS,
+        "a past deadline took {answered} ns\n{log}"
+    );
+    let last_refusal = refused.last().unwrap().2;
+    for client in ["tick", "tock"] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e.0 == "expired" && e.1 == client && e.2 > last_refusal),
+            "the timer served `{client}` no more after refusing\n{log}"
+        );
+    }
+    let after = line("[tick] slept 5 ms after:");
+    assert!(value(after, "elapsed_ns") >= 5_000_000, "{log}");
+}
