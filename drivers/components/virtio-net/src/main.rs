@@ -129,7 +129,7 @@ fn start(c: &Component) -> Result<Running, &'static str> {
         );
     }
     if names.is_empty() {
-        return Err("no client: no DMA window `dma.net.<client>` besides `queues` and `rx`");
+        return Err("no client: no DMA window `dma.net.<client>` besides `queues` and `pool`");
     }
     let mut irqs = heapless::Vec::new();
     for irq in ["irq.rx", "irq.tx", "irq.config"] {

@@ -1,6 +1,6 @@
 //! The driver's memory, from the plan's symbols: the BARs of its device,
 //! the two virtqueues and the frame headers in its `queues` DMA window,
-//! and its pool of receive buffers in the `rx` window. The unsafe views
+//! and its pool of receive buffers in the `pool` window. The unsafe views
 //! are made here, once, over regions the root task mapped for the
 //! component's whole life.
 //!
@@ -29,7 +29,7 @@ const BARS: [&str; 6] = [
 /// The driver's own DMA window: the virtqueues and frame headers.
 pub const QUEUES_WINDOW: &str = "dma.net.queues";
 /// The driver's receive pool: the device writes every frame here first.
-pub const RX_WINDOW: &str = "dma.net.rx";
+pub const RX_WINDOW: &str = "dma.net.pool";
 /// Every other window of the device is a client's: `dma.net.<client>`,
 /// with its control region `shared.<client>-net-control` and its channel
 /// `channel.<client>-net`.

@@ -1,7 +1,7 @@
 //! Serving clients from one virtio-net device.
 //!
 //! Receive: the device writes every frame into the driver's own pool (the
-//! `rx` window); the driver reads its destination address and copies it
+//! `pool` window); the driver reads its destination address and copies it
 //! into a free buffer of each client it is for (its own MAC, or every
 //! client for broadcast and multicast), then gives the pool buffer back to
 //! the device. A client with no free buffer loses the frame (counted).

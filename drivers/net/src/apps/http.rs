@@ -178,8 +178,10 @@ impl HttpConn {
                 answered = true;
             }
         }
-        if self.phase == Phase::Reading && !socket.may_recv() {
-            // The peer closed before sending a whole request.
+        if self.phase == Phase::Reading && socket.state() == tcp::State::CloseWait {
+            // The peer closed before sending a whole request. (Not
+            // `!may_recv()`: that also holds while the handshake is still
+            // under way, as it is when the reply waits for ARP.)
             socket.close();
             self.phase = Phase::Closing;
         }

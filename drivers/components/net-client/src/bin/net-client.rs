@@ -16,6 +16,9 @@ use paddock_timer::runtime::TimerClient;
 
 entry!(main);
 
+/// The longest the client sleeps without a frame.
+const MAX_SLEEP_NS: u64 = 1_000_000_000;
+
 /// The services' buffers: too large for the stack, and they must live as
 /// long as the services.
 static mut STORAGE: AppStorage<'static> = AppStorage::new();
@@ -74,7 +77,10 @@ fn run(c: &Component) -> Result<(), &'static str> {
         match apps.poll_delay(t) {
             Some(d) if d.total_micros() == 0 => continue,
             Some(d) => {
-                let deadline = timer.now_ns().saturating_add(d.total_micros() * 1_000);
+                // smoltcp may ask for hours (a DHCP renewal); waking once a
+                // second instead costs nothing and keeps the status fresh.
+                let wait_ns = (d.total_micros() * 1_000).min(MAX_SLEEP_NS);
+                let deadline = timer.now_ns().saturating_add(wait_ns);
                 if timer.set_deadline(deadline).is_err() {
                     // Without a deadline the services still run on frames;
                     // retransmissions wait for the next one.
