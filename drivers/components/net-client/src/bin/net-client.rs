@@ -16,6 +16,10 @@ use paddock_timer::runtime::TimerClient;
 
 entry!(main);
 
+/// How often the page's snapshot of the system is taken.
+const STATUS_EVERY: paddock_net::smoltcp::time::Duration =
+    paddock_net::smoltcp::time::Duration::from_millis(100);
+
 /// The longest the client sleeps without a frame.
 const MAX_SLEEP_NS: u64 = 1_000_000_000;
 
@@ -55,12 +59,12 @@ fn run(c: &Component) -> Result<(), &'static str> {
     let seed = timer.now_ns() ^ u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0, 0]);
     let mut apps = NetApps::new(NetConfig::new(mac, seed), storage, &mut queues, now(&mut timer));
     let timer_bit = timer.badge_bit();
-    let mut last_status = 0u64;
+    let mut last_status: Option<Instant> = None;
     loop {
         let t = now(&mut timer);
-        if t.total_millis() as u64 >= last_status + 500 {
+        if last_status.is_none_or(|l| t >= l + STATUS_EVERY) {
             refresh_status(c, &mut apps, &queues, t);
-            last_status = t.total_millis() as u64;
+            last_status = Some(t);
         }
         apps.poll(t, &mut queues);
         while let Some(event) = apps.take_event() {
