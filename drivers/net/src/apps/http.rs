@@ -178,8 +178,8 @@ impl HttpConn {
                 answered = true;
             }
         }
-        if self.phase == Phase::Reading && !socket.may_recv() {
-            // The peer closed before sending a whole request.
+        if self.phase == Phase::Reading && !socket.may_recv() && socket.may_send() {
+            // The peer closed (CLOSE-WAIT) before sending a whole request.
             socket.close();
             self.phase = Phase::Closing;
         }
