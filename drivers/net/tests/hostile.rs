@@ -212,10 +212,9 @@ fn tx_buffer_sent_twice() {
             };
             inject(a.shared.control.tx_active, d);
             inject(a.shared.control.tx_active, d);
-            // The device would still be sending the first: keep it.
+            // The device would still be sending the first: not completed.
             let first = a.driver.next_tx().unwrap().unwrap();
             assert_eq!(first.window_offset(), LAYOUT.tx_data_offset() as u32 + 2048);
-            std::mem::forget(first);
         },
         PeerError::SentTwice { offset: 2048 },
     );
@@ -241,7 +240,6 @@ fn rx_buffer_returned_twice() {
             for expect in [0, 2048] {
                 let posted = a.driver.take_free_rx().unwrap().unwrap();
                 assert_eq!(posted.window_offset(), expect);
-                std::mem::forget(posted);
             }
             a.to_client.push_back(frame(9, 100));
         },
