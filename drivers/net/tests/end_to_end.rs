@@ -266,3 +266,83 @@ fn http_pages_and_errors() {
     );
     assert_eq!(w.apps.served().http_requests, 6);
 }
+
+/// A one-lease DHCP server on the peer, from smoltcp's wire types.
+fn dhcp_answer(request: &[u8]) -> Option<Vec<u8>> {
+    use smoltcp::wire::{DhcpMessageType, DhcpPacket, DhcpRepr, Ipv4Address};
+    let packet = DhcpPacket::new_checked(request).ok()?;
+    let req = DhcpRepr::parse(&packet).ok()?;
+    let message_type = match req.message_type {
+        DhcpMessageType::Discover => DhcpMessageType::Offer,
+        DhcpMessageType::Request => DhcpMessageType::Ack,
+        _ => return None,
+    };
+    let reply = DhcpRepr {
+        message_type,
+        transaction_id: req.transaction_id,
+        secs: 0,
+        client_hardware_address: req.client_hardware_address,
+        client_ip: Ipv4Address::UNSPECIFIED,
+        your_ip: CLIENT_IP,
+        server_ip: PEER_IP,
+        router: Some(PEER_IP),
+        subnet_mask: Some(Ipv4Address::new(255, 255, 255, 0)),
+        relay_agent_ip: Ipv4Address::UNSPECIFIED,
+        broadcast: false,
+        requested_ip: None,
+        client_identifier: None,
+        server_identifier: Some(PEER_IP),
+        parameter_request_list: None,
+        dns_servers: None,
+        max_size: None,
+        lease_duration: Some(3600),
+        renew_duration: None,
+        rebind_duration: None,
+        additional_options: &[],
+    };
+    let mut out = vec![0; reply.buffer_len()];
+    reply
+        .emit(&mut DhcpPacket::new_unchecked(&mut out[..]))
+        .unwrap();
+    Some(out)
+}
+
+#[test]
+fn dhcp_lease_is_taken_and_reported() {
+    use paddock_net::apps::{Addressing, NetEvent};
+    use smoltcp::wire::{Ipv4Address, Ipv4Cidr};
+    let mut w = World::new(Addressing::Dhcp);
+    assert_eq!(w.apps.address(), None);
+    let socket = udp::Socket::new(
+        udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 4].leak(), leak_buf(4096)),
+        udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 4].leak(), leak_buf(4096)),
+    );
+    let h = w.peer_sockets.add(socket);
+    w.peer_sockets.get_mut::<udp::Socket>(h).bind(67).unwrap();
+    let mut event = None;
+    w.run_until(30_000, |w| {
+        let s = w.peer_sockets.get_mut::<udp::Socket>(h);
+        if let Ok((data, _)) = s.recv() {
+            if let Some(reply) = dhcp_answer(data) {
+                let to = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::BROADCAST), 68);
+                s.send_slice(&reply, to).unwrap();
+            }
+        }
+        event = w.apps.take_event();
+        event.is_some()
+    });
+    let event = event.unwrap();
+    assert_eq!(
+        event,
+        NetEvent::Leased {
+            address: Ipv4Cidr::new(CLIENT_IP, 24),
+            router: Some(PEER_IP),
+            dns: None,
+        }
+    );
+    assert_eq!(
+        event.to_string(),
+        "dhcp: leased 10.0.0.2/24, router 10.0.0.1"
+    );
+    assert_eq!(w.apps.address(), Some(CLIENT_IP));
+}
