@@ -165,6 +165,12 @@ fn tcp_echo_of_a_mebibyte_and_then_more_connections() {
     let back = tcp_echo(&mut w, h, 40000, &data);
     assert_eq!(back.len(), data.len());
     assert!(back == data, "echoed bytes differ");
+    // It all went through the queues, both ways.
+    let stats = w.driver.stats();
+    assert!(
+        stats.rx_bytes > 1 << 20 && stats.tx_bytes > 1 << 20,
+        "{stats:?}"
+    );
     for (i, port) in [40001u16, 40002].into_iter().enumerate() {
         let w_ref = &mut w;
         let s = w_ref.peer_sockets.get_mut::<tcp::Socket>(h);
