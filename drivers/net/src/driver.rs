@@ -171,6 +171,24 @@ impl<'a> DriverQueues<'a> {
         })
     }
 
+    /// Attaches a restarted driver to a control region that has been in
+    /// use. The queues continue from their indices. Which RX buffers the
+    /// previous instance still held (posted to the device) cannot be told
+    /// from those the client holds, so the driver starts with none and
+    /// accepts each RX buffer the client gives back; what the previous
+    /// instance held is lost to the client's ring (its capacity shrinks by
+    /// that much), never handed out twice. TX frames it had taken without
+    /// publishing (releasing their slots) are taken again, so sent twice
+    /// at worst, which Ethernet allows; those it had released and not
+    /// completed are lost like RX buffers. Publish the page with a new
+    /// generation afterwards.
+    pub fn reattach(control: Control<'a>) -> Result<Self, SetupError> {
+        let mut d = Self::new(control)?;
+        d.rx_spare = BufferSet::EMPTY;
+        d.rx_with_client = BufferSet::first_n(d.layout.rx_buffers);
+        Ok(d)
+    }
+
     /// The layout of this client's region and window.
     pub fn layout(&self) -> &NetLayout {
         &self.layout

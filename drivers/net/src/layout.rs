@@ -20,6 +20,8 @@
 //!
 //! [`DmaBuf::window_offset`]: crate::DmaBuf::window_offset
 
+use core::sync::atomic::AtomicU8;
+
 use paddock_ring::layout::{check_data_region, queue_bytes, QUEUE_ALIGN};
 use paddock_ring::{DataRegion, LayoutError, Queue};
 
@@ -234,6 +236,24 @@ pub struct Window<'a> {
 }
 
 impl<'a> Window<'a> {
+    /// The window of `layout` over shared atomic bytes (64-byte aligned,
+    /// at least [`NetLayout::window_bytes`] long): for a host model whose
+    /// "device" writes the same bytes.
+    pub fn new(bytes: &'a [AtomicU8], layout: NetLayout) -> Result<Self, LayoutError> {
+        let given = bytes.len();
+        let bytes = bytes
+            .get(..layout.window_bytes())
+            .ok_or(LayoutError::TooSmall {
+                needed: layout.window_bytes(),
+                given,
+            })?;
+        let (rx, tx) = bytes.split_at(layout.tx_data_offset());
+        Ok(Self {
+            rx: DataRegion::new(rx, layout.buf_size, layout.rx_buffers)?,
+            tx: DataRegion::new(tx, layout.buf_size, layout.tx_buffers)?,
+        })
+    }
+
     /// The window of `layout` over `bytes` (64-byte aligned, at least
     /// [`NetLayout::window_bytes`] long). Safe, as [`Control::from_bytes`];
     /// a component uses [`Window::from_raw`].

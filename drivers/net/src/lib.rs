@@ -39,6 +39,39 @@
 //!   a protocol break: it is refused, counted and returned ([`Refusal`]).
 //! - [`SetupError`], [`InfoError`]: memory of the wrong shape, or an info
 //!   page that is garbage, not published, or for another layout.
+//!
+//! # Example
+//!
+//! ```
+//! use paddock_net::{ClientQueues, Control, DriverQueues, NetInfo, NetLayout, Window};
+//! # #[repr(C, align(64))] struct Mem<const N: usize>([u8; N]);
+//! let layout = NetLayout::for_buffers(4, 4, 2048).unwrap();
+//! # let mut control_mem = Box::new(Mem([0; 8192]));
+//! # let mut window_mem = Box::new(Mem([0; 16384]));
+//! // In components these come from `Control::from_raw` / `Window::from_raw`.
+//! let control = Control::from_bytes(&mut control_mem.0, layout).unwrap();
+//!
+//! // Driver: attach, then say what the interface is.
+//! let mut driver = DriverQueues::new(control).unwrap();
+//! driver.info().publish(&NetInfo { mac: [2, 0, 0, 0, 0, 1], mtu: 1500, layout, generation: 1 });
+//!
+//! // Client: attach (checking the page) and send a frame.
+//! let window = Window::from_bytes(&mut window_mem.0, layout).unwrap();
+//! let mut client = ClientQueues::attach(control, window).unwrap();
+//! assert!(client.send_frame(&[0xff; 60]).unwrap());
+//! if client.publish().is_needed() { /* seL4_Signal(driver) */ }
+//!
+//! // Driver: the frame's place in the window, for the device.
+//! let frame = driver.next_tx().unwrap().unwrap();
+//! assert_eq!((frame.window_offset(), frame.len()), (layout.tx_data_offset() as u32, 60));
+//! // ... the device sends window IOVA + offset ...
+//! driver.complete_tx(frame).unwrap();
+//! // RX: an empty buffer for the device, then the frame it wrote.
+//! let buf = driver.take_free_rx().unwrap().unwrap();
+//! driver.complete_rx(buf, 64).unwrap();
+//! if driver.publish().is_needed() { /* seL4_Signal(client) */ }
+//! assert_eq!(client.recv_frame(&mut [0; 1514]).unwrap(), Some(64));
+//! ```
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]

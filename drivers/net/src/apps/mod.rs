@@ -171,6 +171,8 @@ pub struct NetApps<'a> {
     sockets: SocketSet<'a>,
     config: NetConfig,
     dhcp: Option<SocketHandle>,
+    /// DHCP holds a lease.
+    leased: bool,
     udp: SocketHandle,
     tcp: SocketHandle,
     tcp_was_open: bool,
@@ -242,6 +244,7 @@ impl<'a> NetApps<'a> {
             sockets: set,
             config,
             dhcp,
+            leased: false,
             udp,
             tcp,
             tcp_was_open: false,
@@ -311,6 +314,7 @@ impl<'a> NetApps<'a> {
             NetEvent::Leased {
                 address, router, ..
             } => {
+                self.leased = true;
                 self.iface.update_ip_addrs(|a| {
                     a.clear();
                     let _ = a.push(IpCidr::Ipv4(address));
@@ -327,6 +331,11 @@ impl<'a> NetApps<'a> {
             NetEvent::LeaseLost => {
                 self.iface.update_ip_addrs(|a| a.clear());
                 self.iface.routes_mut().remove_default_ipv4_route();
+                // The socket starts out deconfigured: only a lease that
+                // existed can be lost.
+                if !core::mem::replace(&mut self.leased, false) {
+                    return true;
+                }
             }
         }
         if self.events.is_full() {
