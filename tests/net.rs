@@ -190,3 +190,33 @@ fn curl_gets_the_page_and_tcp_and_udp_echo_return_every_byte() {
         s.log()
     );
 }
+
+#[test]
+fn a_rogue_client_is_refused_and_dropped_while_the_honest_one_is_served() {
+    let path = workspace().join("tests/fixtures/system/net-rogue.toml");
+    let dropped = "[net] dropped client `rogue`: it broke the network protocol";
+    let mut s = boot(&path, &[dropped]);
+    let log = s.log().to_string();
+    // The driver's own words: both impossible frames refused, one by one
+    // or together, then the queue break named.
+    let refusals: u64 = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("[net] refused "))
+        .filter(|l| l.contains("frames of `rogue`"))
+        .filter_map(|l| l.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(refusals, 2, "the driver should refuse 2 frames:\n{log}");
+    let line = log.lines().find(|l| l.starts_with(dropped)).unwrap();
+    assert!(line.contains("tx active"), "the break is not named: {line}");
+    // The honest client is served on, through the same driver.
+    let page = curl(port(&s, "tcp", 80), "/");
+    assert!(page.contains("<tr><td>rogue</td>"), "page:\n{page}");
+    let data = random(0xbad, 256 << 10);
+    assert_eq!(tcp_echo(port(&s, "tcp", 7), &data), data);
+    let _ = s.wait_for(&[], Instant::now(), false, None);
+    assert!(
+        !s.log().contains("[net] stopped"),
+        "the driver stopped:\n{}",
+        s.log()
+    );
+}

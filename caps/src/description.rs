@@ -538,9 +538,9 @@ pub const DEFAULT_DISK_MIB: i64 = 64;
 pub const DEFAULT_FAT: i64 = 32;
 
 /// `[[network]]`: a QEMU user-mode network (`-netdev user`) that a
-/// `qemu_devices` entry attaches with `netdev=<name>`. The guest reaches
-/// nothing outside it; the host reaches the guest only through `forward`,
-/// each on a port of the host's loopback address (docs/network.md).
+/// `qemu_devices` entry attaches with `netdev=<name>`. The host reaches
+/// the guest only through `forward`, each on a port of the host's
+/// loopback address (docs/network.md).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Network {

@@ -1,0 +1,53 @@
+//! `net-rogue`: a compromised network client. It attaches like an honest
+//! one, then queues two frames of impossible lengths (4 bytes, 1,600
+//! bytes: refused by the driver one by one, which serves on), then writes
+//! a tail index far past anything its queue holds (a protocol break, for
+//! which the driver drops it). Every step is printed before it is taken;
+//! what happened is for the driver to say, not this program.
+#![no_std]
+#![no_main]
+
+use core::sync::atomic::Ordering;
+
+use paddock_net::NetLayout;
+use paddock_net_client::{attach, memory};
+use paddock_ring::{Descriptor, Producer};
+use paddock_runtime::{entry, log, sel4, Component};
+
+entry!(main);
+
+fn main(c: Component) -> ! {
+    if let Err(e) = run(&c) {
+        log!("stopped: {e}");
+    }
+    loop {
+        let _ = c.wait();
+    }
+}
+
+fn run(c: &Component) -> Result<(), &'static str> {
+    let m = memory(c, NetLayout::DEFAULT)?;
+    let (control, driver) = (m.control, m.driver);
+    let _ = attach(c, m).map_err(|_| "the driver's info page was refused")?;
+    log!("attached; queueing frames of 4 and 1600 bytes");
+    let mut tx = Producer::new(control.tx_active).map_err(|_| "the TX queue is inconsistent")?;
+    let buf = control.layout.buf_size;
+    for (n, len) in [4u32, 1600].into_iter().enumerate() {
+        let d = Descriptor {
+            offset: n as u32 * buf,
+            len,
+        };
+        tx.push(d).map_err(|_| "the TX queue is full")?;
+    }
+    let _ = tx.publish();
+    sel4::syscall::signal(driver);
+    // The driver runs at a higher priority: it has handled the signal
+    // before this component runs again.
+    log!("writing a TX tail 5000 past its head");
+    let header = control.tx_active.header();
+    let head = header.head.load(Ordering::Acquire);
+    header.tail.store(head.wrapping_add(5000), Ordering::Release);
+    sel4::syscall::signal(driver);
+    log!("done");
+    Ok(())
+}
