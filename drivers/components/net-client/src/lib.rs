@@ -4,6 +4,8 @@
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod serve;
+
 use paddock_net::{ClientQueues, Control, InfoError, NetLayout, SetupError, Window};
 use paddock_runtime::{log, sel4, Component};
 
@@ -23,9 +25,9 @@ pub fn own_symbol(c: &Component, prefix: &str, suffix: &str) -> Name {
 pub struct Memory {
     pub control: Control<'static>,
     pub window: Window<'static>,
-    /// The driver's notification, and this side's badge bit for it.
-    pub driver: sel4::CPtr,
-    pub driver_bit: u64,
+    /// The driver's notification and this side's badge bit for it: none
+    /// when the driver is linked in.
+    pub driver: Option<(sel4::CPtr, u64)>,
 }
 
 /// Maps this client's control region and window with `layout`.
@@ -50,10 +52,7 @@ pub fn memory(c: &Component, layout: NetLayout) -> Result<Memory, &'static str> 
     Ok(Memory {
         control: control.map_err(|_| "the control region does not fit the network layout")?,
         window: window.map_err(|_| "the data window does not fit the network layout")?,
-        driver: c.slot(&channel).map_err(|_| "no channel `channel.<self>-net`")?,
-        driver_bit: c
-            .badge_bit(&channel)
-            .map_err(|_| "no badge bit for `channel.<self>-net`")?,
+        driver: c.slot(&channel).ok().zip(c.badge_bit(&channel).ok()),
     })
 }
 
@@ -66,7 +65,7 @@ pub fn attach(c: &Component, m: Memory) -> Result<(ClientQueues<'static>, u64), 
         match ClientQueues::attach(m.control, m.window) {
             Err(SetupError::Info(InfoError::NotReady)) => {
                 let bits = c.wait().unwrap_or(0);
-                pending |= bits & !m.driver_bit;
+                pending |= bits & !m.driver.map_or(0, |(_, bit)| bit);
             }
             Ok(queues) => return Ok((queues, pending)),
             Err(e) => {
@@ -75,4 +74,19 @@ pub fn attach(c: &Component, m: Memory) -> Result<(ClientQueues<'static>, u64), 
             }
         }
     }
+}
+
+/// Logs what the driver published.
+pub fn log_attached(queues: &ClientQueues<'_>) {
+    let info = queues.info();
+    let mac = info.mac;
+    log!(
+        "attached to the network driver (generation {}): MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, MTU {}, {} receive and {} transmit buffers of {} bytes",
+        info.generation,
+        mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+        info.mtu,
+        info.layout.rx_buffers,
+        info.layout.tx_buffers,
+        info.layout.buf_size
+    );
 }

@@ -48,6 +48,17 @@ pub struct RingStatus {
     pub stats: NetStats,
 }
 
+/// Counters read at the moment `GET /status` is answered, for a
+/// benchmark on the host to take differences of.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Probe {
+    /// The time-stamp counter (under QEMU's `-icount shift=0`, the
+    /// guest's instructions).
+    pub tsc: u64,
+    /// Turns of the idle loop, if the system has one that counts them.
+    pub idle_turns: Option<u64>,
+}
+
 /// What the component knows about the system, for `GET /` and
 /// `GET /status`. The component fills it and updates it as things change
 /// ([`NetApps::status_mut`](super::NetApps::status_mut)).
@@ -61,6 +72,8 @@ pub struct Snapshot {
     pub components: Vec<ComponentStatus, MAX_COMPONENTS>,
     /// The rings.
     pub rings: Vec<RingStatus, MAX_RINGS>,
+    /// Read when `GET /status` is answered, if set.
+    pub probe: Option<fn() -> Probe>,
 }
 
 impl Snapshot {
@@ -209,7 +222,15 @@ pub fn render_json(
             c.generation
         )?;
     }
-    out.write_str("],\"rings\":[")?;
+    out.write_str("],")?;
+    if let Some(probe) = s.probe {
+        let p = probe();
+        write!(out, "\"tsc\":{},", p.tsc)?;
+        if let Some(turns) = p.idle_turns {
+            write!(out, "\"idle_turns\":{turns},")?;
+        }
+    }
+    out.write_str("\"rings\":[")?;
     for (i, r) in s.rings.iter().enumerate() {
         let t = &r.stats;
         write!(

@@ -27,7 +27,7 @@ fn main(c: Component) -> ! {
 
 fn run(c: &Component) -> Result<(), &'static str> {
     let m = memory(c, NetLayout::DEFAULT)?;
-    let (control, driver) = (m.control, m.driver);
+    let (control, (driver, _)) = (m.control, m.driver.ok_or("no channel `channel.<self>-net`")?);
     let _ = attach(c, m).map_err(|_| "the driver's info page was refused")?;
     log!("attached; queueing frames of 4 and 1600 bytes");
     let mut tx = Producer::new(control.tx_active).map_err(|_| "the TX queue is inconsistent")?;
