@@ -152,7 +152,9 @@ fn curl_gets_the_page_and_tcp_and_udp_echo_return_every_byte() {
     assert!(page.contains("<h1>paddock: web</h1>"), "page:\n{page}");
     for component in ["net", "web", "timer"] {
         assert!(
-            page.contains(&format!("<tr><td>{component}</td><td>running</td><td>0</td></tr>")),
+            page.contains(&format!(
+                "<tr><td>{component}</td><td>running</td><td>0</td></tr>"
+            )),
             "`{component}` not listed at generation 0:\n{page}"
         );
     }
@@ -161,7 +163,11 @@ fn curl_gets_the_page_and_tcp_and_udp_echo_return_every_byte() {
     let started = Instant::now();
     let back = tcp_echo(port(&s, "tcp", 7), &data);
     let took = started.elapsed();
-    assert_eq!(back.len(), data.len(), "TCP echo returned a different length");
+    assert_eq!(
+        back.len(),
+        data.len(),
+        "TCP echo returned a different length"
+    );
     assert_eq!(
         Sha256::digest(&back),
         Sha256::digest(&data),

@@ -62,9 +62,9 @@
 #![warn(missing_docs)]
 
 pub mod blk;
-pub mod net;
 mod error;
 mod mmio;
+pub mod net;
 pub mod queue;
 mod raw;
 pub mod transport;

@@ -378,7 +378,12 @@ mod tests {
         let listed: Vec<(&str, u64)> = status_entries(&region).collect();
         assert_eq!(
             listed,
-            [("serial", 2), ("client", 4), ("c102", 7), (long.as_str(), 9)]
+            [
+                ("serial", 2),
+                ("client", 4),
+                ("c102", 7),
+                (long.as_str(), 9)
+            ]
         );
         assert_eq!(status_entries(&region[..INFO_SIZE]).count(), 0);
         assert_eq!(status_entries(&hostile).count(), 0);

@@ -120,12 +120,21 @@ fn start(c: &Component) -> Result<Running, &'static str> {
         let signal = c
             .slot(&client_symbol("channel.", name, "-net"))
             .map_err(|_| "no channel `channel.<client>-net`")?;
-        names.push(name).map_err(|_| "more clients than the driver serves")?;
-        signals.push(signal).map_err(|_| "more clients than the driver serves")?;
+        names
+            .push(name)
+            .map_err(|_| "more clients than the driver serves")?;
+        signals
+            .push(signal)
+            .map_err(|_| "more clients than the driver serves")?;
         sel4::syscall::signal(signal);
         log!(
             "serving `{name}` as {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
+            mac[0],
+            mac[1],
+            mac[2],
+            mac[3],
+            mac[4],
+            mac[5]
         );
     }
     if names.is_empty() {
@@ -156,8 +165,9 @@ fn client(c: &Component, name: &'static str, mac: [u8; 6]) -> Result<Client, &'s
     // SAFETY: the root task mapped the region read-write for the
     // component's life; this component reaches it only through the atomic
     // views `from_raw` makes; the client may write anything there.
-    let control = unsafe { Control::from_raw(region.vaddr as *mut u8, region.size as usize, layout) }
-        .map_err(|_| "a control region is too small for the network layout")?;
+    let control =
+        unsafe { Control::from_raw(region.vaddr as *mut u8, region.size as usize, layout) }
+            .map_err(|_| "a control region is too small for the network layout")?;
     let queues = DriverQueues::new(control).map_err(|_| "a client's queues are not usable")?;
     let (window, iova) = memory::bytes(c, &client_symbol("dma.net.", name, ""))?;
     Client::new(queues, window, iova, mac)

@@ -123,8 +123,9 @@ pub fn queues(c: &Component, size: u16) -> Result<Queues, &'static str> {
     let tx = queue(2)?;
     // SAFETY: page 4 of the same window, disjoint from the queues' pages;
     // viewed only here.
-    let headers = unsafe { RequestMemory::from_raw(part(&window, iova, 4 * PAGE, SLOT_BYTES * 2), 2) }
-        .map_err(|_| "the frame headers do not fit their page")?;
+    let headers =
+        unsafe { RequestMemory::from_raw(part(&window, iova, 4 * PAGE, SLOT_BYTES * 2), 2) }
+            .map_err(|_| "the frame headers do not fit their page")?;
     Ok(Queues { rx, tx, headers })
 }
 

@@ -210,7 +210,10 @@ impl Service {
                 continue;
             };
             let at = buf.window_offset() as usize;
-            let room = c.window.get(at..at + buf.capacity() as usize).unwrap_or(&[]);
+            let room = c
+                .window
+                .get(at..at + buf.capacity() as usize)
+                .unwrap_or(&[]);
             let copied = copy(frame, room);
             c.queues
                 .complete_rx(buf, copied as u32)

@@ -34,7 +34,7 @@ pub use http::{HttpConn, Route};
 pub use status::{ComponentStatus, RingStatus, ServiceCounters, Snapshot};
 
 /// Bytes of each TCP echo buffer (receive and send).
-pub const TCP_ECHO_BUFFER: usize = 16 * 1024;
+pub const TCP_ECHO_BUFFER: usize = 64 * 1024;
 /// Bytes of each UDP echo buffer (receive and send).
 pub const UDP_BUFFER: usize = 8 * 1024;
 /// Datagrams each UDP echo buffer holds.

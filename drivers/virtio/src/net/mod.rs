@@ -21,9 +21,7 @@
 pub mod config;
 mod error;
 
-pub use config::{
-    NetInfo, HEADER_BYTES, KNOWN_FEATURES, MAX_FRAME, MIN_FRAME, REQUIRED_FEATURES,
-};
+pub use config::{NetInfo, HEADER_BYTES, KNOWN_FEATURES, MAX_FRAME, MIN_FRAME, REQUIRED_FEATURES};
 pub use error::NetError;
 
 use core::sync::atomic::Ordering;
@@ -179,7 +177,9 @@ impl<'a, M: Mmio, const N: usize> NetDevice<'a, M, N> {
             return Err(NetError::ReceiveBufferTooSmall { len: buffer.len });
         }
         let header = [self.header(RX_HEADER)];
-        let head = self.rx.push(&[], &[&header, core::slice::from_ref(&buffer)])?;
+        let head = self
+            .rx
+            .push(&[], &[&header, core::slice::from_ref(&buffer)])?;
         if let Some(t) = self.rx_tokens.get_mut(usize::from(head)) {
             *t = Some((token, buffer.len));
         }
@@ -201,7 +201,9 @@ impl<'a, M: Mmio, const N: usize> NetDevice<'a, M, N> {
             slot.sector.store(0, Ordering::Relaxed);
         }
         let header = [self.header(TX_HEADER)];
-        let head = self.tx.push(&[&header, core::slice::from_ref(&frame)], &[])?;
+        let head = self
+            .tx
+            .push(&[&header, core::slice::from_ref(&frame)], &[])?;
         if let Some(t) = self.tx_tokens.get_mut(usize::from(head)) {
             *t = Some(token);
         }

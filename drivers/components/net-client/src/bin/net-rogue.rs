@@ -27,7 +27,10 @@ fn main(c: Component) -> ! {
 
 fn run(c: &Component) -> Result<(), &'static str> {
     let m = memory(c, NetLayout::DEFAULT)?;
-    let (control, (driver, _)) = (m.control, m.driver.ok_or("no channel `channel.<self>-net`")?);
+    let (control, (driver, _)) = (
+        m.control,
+        m.driver.ok_or("no channel `channel.<self>-net`")?,
+    );
     let _ = attach(c, m).map_err(|_| "the driver's info page was refused")?;
     log!("attached; queueing frames of 4 and 1600 bytes");
     let mut tx = Producer::new(control.tx_active).map_err(|_| "the TX queue is inconsistent")?;
@@ -46,7 +49,9 @@ fn run(c: &Component) -> Result<(), &'static str> {
     log!("writing a TX tail 5000 past its head");
     let header = control.tx_active.header();
     let head = header.head.load(Ordering::Acquire);
-    header.tail.store(head.wrapping_add(5000), Ordering::Release);
+    header
+        .tail
+        .store(head.wrapping_add(5000), Ordering::Release);
     sel4::syscall::signal(driver);
     log!("done");
     Ok(())
