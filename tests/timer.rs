@@ -238,3 +238,53 @@ fn clients_sleep_in_deadline_order_never_early_and_the_timer_survives_absurd_dea
     let after = line("[tick] slept 5 ms after:");
     assert!(value(after, "elapsed_ns") >= 5_000_000, "{log}");
 }
+
+/// Boots a fixture under `tests/fixtures/system/` until `until`.
+fn boot_fixture(name: &str, until: &str) -> paddock::qemu::Outcome {
+    let ws = workspace();
+    let description = ws.join(format!("tests/fixtures/system/{name}.toml"));
+    let image = paddock::image::build(&ws, &description).unwrap_or_else(|e| panic!("{e:#}"));
+    paddock::qemu::run_batch(
+        &image,
+        BatchOptions {
+            timeout: Duration::from_secs(90),
+            echo: false,
+            until: vec![until.into()],
+            ..BatchOptions::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+#[test]
+fn a_pin_the_comparator_cannot_route_to_is_refused_at_run_time() {
+    // The i440FX HPET allows input 2 only.
+    let outcome = boot_fixture("timer-pc", "[timer] stopped:");
+    let log = &outcome.log;
+    assert!(matches!(outcome.verdict, Verdict::Success(_)), "{log}");
+    assert!(
+        log.contains("[timer] comparator 0 may route to IOAPIC inputs 0x00000004; asked for 8"),
+        "{log}"
+    );
+    assert!(
+        log.contains(
+            "[timer] stopped: HPET timer cannot route to IOAPIC input 8 (allowed 0x00000004)"
+        ),
+        "{log}"
+    );
+    assert!(!log.contains("[timer] ready"), "{log}");
+}
+
+#[test]
+fn device_memory_the_root_task_cannot_take_stops_the_boot_naming_the_component() {
+    let outcome = boot_fixture("mmio-descending", "paddock: system ready");
+    let log = &outcome.log;
+    assert!(matches!(outcome.verdict, Verdict::Failure), "{log}");
+    assert!(
+        log.contains(
+            "component `pages`: device memory `mmio.lower` at 0xfed00000 (1 pages): its device \
+             untyped is handed out up to 0xfed02000 already"
+        ),
+        "{log}"
+    );
+}
