@@ -426,3 +426,25 @@ fn the_build_check_names_the_rule_and_the_cap_a_buggy_planner_broke() {
     assert!(text.contains("differs from the plan: mappings["), "{text}");
     assert!(check(&d, &p0, &paddock_caps::encode::encode(&p0)).is_ok());
 }
+
+#[test]
+fn device_memory_elsewhere_or_in_another_component_fails() {
+    let (d, p0) = image("timer.toml");
+    let hpet = p0
+        .mappings
+        .iter()
+        .position(|m| m.purpose == MapPurpose::DeviceMemory)
+        .unwrap();
+    // The HPET's page mapped into a client too.
+    let mut p = p0.clone();
+    let mut m = p.mappings[hpet].clone();
+    m.component = 1;
+    m.name = "stolen-hpet".into();
+    p.mappings.push(m);
+    assert_fails(&d, &p, "declared-devices", "stolen-hpet");
+    // The plan takes another physical page than the description declares.
+    let mut p = p0;
+    let o = p.mappings[hpet].object;
+    p.objects[o].base = 0xFED0_1000;
+    assert_fails(&d, &p, "declared-devices", "mmio.hpet");
+}

@@ -156,7 +156,10 @@ impl Plan {
                 // A driver is what holds device resources.
                 let is_driver = caps.iter().any(|k| {
                     k.component == i && matches!(k.kind, CapKind::IoPort | CapKind::IrqHandler)
-                }) || pci.iter().any(|p| p.owner == i);
+                }) || pci.iter().any(|p| p.owner == i)
+                    || objects.iter().any(|o| {
+                        o.kind == ObjectKind::PlatformFrames && o.owner == Owner::Component(i)
+                    });
                 Ok(PlanComponent {
                     name: spec.str(c.name).to_string(),
                     program: spec.str(c.program).to_string(),

@@ -32,6 +32,7 @@
 //!   vectors programmed once.
 
 mod from_spec;
+mod mmio;
 mod paging;
 mod pci_config;
 mod planner;

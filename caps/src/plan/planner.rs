@@ -39,7 +39,7 @@ impl Planner {
     /// Places `bytes` in component `c`'s address space and records the
     /// mapping and its symbol; a guard page follows.
     #[allow(clippy::too_many_arguments)]
-    fn map(
+    pub(super) fn map(
         &mut self,
         c: usize,
         object: ObjId,
@@ -631,26 +631,7 @@ fn map_devices(
             );
         }
     }
-    for m in &c.mmio {
-        let name = sym::mmio(&m.name);
-        let o = p.object(
-            ObjectKind::PlatformFrames,
-            name.clone(),
-            Owner::Component(ci),
-            pages(m.size),
-        );
-        p.plan.objects[o].base = m.paddr;
-        // Device registers: uncached, never executable.
-        p.map(
-            ci,
-            o,
-            m.size,
-            MapRights::RW,
-            false,
-            MapPurpose::DeviceMemory,
-            name,
-        );
-    }
+    super::mmio::map_device_memory(p, ci, c);
     // The driver programs its device with IOVAs, mapped or not.
     for dev in &c.pci {
         for win in &dev.dma {

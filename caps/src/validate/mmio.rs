@@ -14,10 +14,23 @@ pub const MMIO_LIMIT: u64 = 1 << 40;
 /// areas no component should map, and which seL4 does not hand out as
 /// device untypeds one can rely on.
 pub const MMIO_LOW: u64 = 1 << 20;
-/// The guest's low RAM ends at most here (q35 puts RAM past 2 GiB above
-/// 4 GiB; the `pc` machine at 3.5 GiB, but a system of at most 3 GiB
-/// of memory never reaches it).
-const LOW_RAM_END: u64 = 0x8000_0000;
+/// Where QEMU 7.2 puts the guest's RAM: below 4 GiB up to the machine's
+/// low-memory limit, the rest from 4 GiB (`pc_q35_init`: 2 GiB below when
+/// there are 2.75 GiB or more, else all of it; `pc_init1`: 3 GiB below
+/// when there are 3.5 GiB or more, else all of it).
+pub fn ram_ranges(machine: Machine, memory_mib: u32) -> Vec<(u64, u64)> {
+    let ram = u64::from(memory_mib) << 20;
+    let below = match machine {
+        Machine::Q35 if ram >= 0xB000_0000 => 0x8000_0000,
+        Machine::Pc if ram >= 0xE000_0000 => 0xC000_0000,
+        _ => ram,
+    };
+    let mut out = vec![(0, below)];
+    if ram > below {
+        out.push((1 << 32, (1 << 32) + ram - below));
+    }
+    out
+}
 
 /// Physical memory the kernel keeps for itself: never in a device
 /// untyped, and no driver's business.
@@ -53,7 +66,7 @@ pub const RESERVED_MEMORY: [ReservedMemory; 3] = [
 
 impl Validator<'_> {
     pub(super) fn mmio(&mut self) -> Vec<Vec<Option<model::Mmio>>> {
-        let ram_end = (u64::from(self.d.system.memory_mib) << 20).min(LOW_RAM_END);
+        let ram = ram_ranges(self.d.system.qemu_machine, self.d.system.memory_mib);
         let mut out = vec![];
         // (first, end, component, span) of every well-formed range.
         let mut ranges: Vec<(u64, u64, &str, Span)> = vec![];
@@ -67,7 +80,7 @@ impl Validator<'_> {
                     MAX_MMIO,
                     m.name.span(),
                 );
-                let paddr = self.mmio_paddr(c.name(), m, ram_end);
+                let paddr = self.mmio_paddr(c.name(), m);
                 let (Some(paddr), Some(size)) = (paddr, size) else {
                     mine.push(None);
                     continue;
@@ -82,6 +95,22 @@ impl Validator<'_> {
                         ))
                         .at(m.paddr.span(), "too high")
                         .help("QEMU's x86 CPUs have 40 physical address bits"),
+                    );
+                    mine.push(None);
+                    continue;
+                }
+                if let Some((first, last)) = ram.iter().find(|(f, l)| *f < end && paddr < *l) {
+                    self.push(
+                        Error::new(format!(
+                            "device memory {paddr:#x}..{end:#x} of `{}` overlaps the guest's RAM at {first:#x}..{last:#x}",
+                            c.name()
+                        ))
+                        .at(m.paddr.span(), "RAM, not a device")
+                        .help(format!(
+                            "with `memory_mib = {}` on `{}`, QEMU puts RAM there; name the device's own registers (the ACPI tables give them; QEMU's HPET is at 0xFED00000)",
+                            self.d.system.memory_mib,
+                            self.d.system.qemu_machine.name()
+                        )),
                     );
                     mine.push(None);
                     continue;
@@ -130,14 +159,8 @@ impl Validator<'_> {
         out
     }
 
-    /// The physical address: page aligned, above the legacy first MiB and
-    /// the guest's low RAM.
-    fn mmio_paddr(
-        &mut self,
-        component: &str,
-        m: &crate::description::Mmio,
-        ram_end: u64,
-    ) -> Option<u64> {
+    /// The physical address: page aligned and above the legacy first MiB.
+    fn mmio_paddr(&mut self, component: &str, m: &crate::description::Mmio) -> Option<u64> {
         let paddr = *m.paddr.get_ref();
         let span = m.paddr.span();
         let name = s(&m.name);
@@ -159,14 +182,6 @@ impl Validator<'_> {
                 ))
                 .at(span, "legacy memory")
                 .help("the first MiB holds the BIOS data, the VGA window and option ROMs; platform devices decode above it"),
-            );
-        } else if paddr < ram_end {
-            self.push(
-                Error::new(format!(
-                    "device memory `{name}` of `{component}` at {paddr:#x} is in the guest's RAM (below {ram_end:#x})"
-                ))
-                .at(span, "RAM, not a device")
-                .help("name the device's own registers (the ACPI tables give them; QEMU's HPET is at 0xFED00000)"),
             );
         } else {
             return Some(paddr);

@@ -100,6 +100,9 @@ pub enum BuildError<'a> {
         what: &'a str,
         paddr: u64,
         pages: u32,
+        /// The lowest address still free in the device untyped covering
+        /// `paddr`, if one does.
+        next: Option<u64>,
         error: AllocError,
     },
     Pci(pci::PciError<'a>),
@@ -161,13 +164,20 @@ impl fmt::Display for BuildError<'_> {
                 what,
                 paddr,
                 pages,
+                next,
                 error,
-            } => match error {
-                AllocError::NoDeviceMemory { .. } => write!(
+            } => match (error, next) {
+                (AllocError::NoDeviceMemory { .. }, Some(next)) if *next > *paddr => write!(
                     f,
                     "component `{component}`: device memory `{what}` at {paddr:#x} ({pages} pages): \
-                     no device untyped covers it (the machine has no device there, the kernel \
-                     keeps it, or another object took it)"
+                     its device untyped is handed out up to {next:#x} already; device memory comes \
+                     out of an untyped in address order, so declare it in ascending order"
+                ),
+                (AllocError::NoDeviceMemory { .. }, _) => write!(
+                    f,
+                    "component `{component}`: device memory `{what}` at {paddr:#x} ({pages} pages): \
+                     no one device untyped covers it (nothing decodes there, the kernel keeps it, or \
+                     it straddles two untypeds)"
                 ),
                 _ => write!(
                     f,

@@ -76,16 +76,17 @@ impl Builder<'_> {
                 }
                 Some(ObjectKind::PlatformFrames) => {
                     let paddr = o.base.get();
-                    let first = self
-                        .alloc
-                        .alloc_device_frames(self.slots, paddr, u64::from(count))
-                        .map_err(|error| BuildError::DeviceMemory {
-                            component: owner_name,
-                            what,
-                            paddr,
-                            pages: count,
-                            error,
-                        })?;
+                    let result =
+                        self.alloc
+                            .alloc_device_frames(self.slots, paddr, u64::from(count));
+                    let first = result.map_err(|error| BuildError::DeviceMemory {
+                        component: owner_name,
+                        what,
+                        paddr,
+                        pages: count,
+                        next: self.alloc.device_next(paddr),
+                        error,
+                    })?;
                     self.record(system, first, count)?;
                     continue;
                 }

@@ -1,5 +1,5 @@
 use super::*;
-use paddock_caps::plan::CapKind;
+use paddock_caps::plan::{CapKind, ObjectKind};
 use paddock_protocol::DUMP_PREFIX;
 use std::path::Path;
 
@@ -8,15 +8,23 @@ fn plan_of(image: &str) -> Plan {
     paddock_caps::load_planned(&path).unwrap().1
 }
 
-/// A stand-in physical address for an object's first frame.
+/// A stand-in physical address for an object's first frame (device
+/// memory declared by address: that address).
+fn paddr_in(plan: &Plan, object: usize) -> String {
+    match plan.objects.get(object) {
+        Some(o) if o.kind == ObjectKind::PlatformFrames => format!("{:#x}", o.base),
+        _ => paddr(object),
+    }
+}
+
 fn paddr(object: usize) -> String {
     format!("{:#x}", 0x10_0000 * (object + 1))
 }
 
-fn frames_facts(object: usize, pages: u32) -> String {
+fn frames_facts_in(plan: &Plan, object: usize, pages: u32) -> String {
     format!(
         "pages={pages}@recorded paddr={}@observed digest={object:016x}@observed",
-        paddr(object)
+        paddr_in(plan, object)
     )
 }
 
@@ -64,7 +72,7 @@ fn faithful_dump(plan: &Plan) -> String {
                 c.name,
                 m.vaddr,
                 plan.objects[m.object].name,
-                frames_facts(m.object, m.pages)
+                frames_facts_in(plan, m.object, m.pages)
             );
             objects.push(m.object);
         }
@@ -85,7 +93,7 @@ fn faithful_dump(plan: &Plan) -> String {
         out += &format!(
             "{DUMP_PREFIX} frames {o} {} {}\n",
             plan.objects[o].name,
-            frames_facts(o, plan.objects[o].count)
+            frames_facts_in(plan, o, plan.objects[o].count)
         );
     }
     for m in &plan.io_mappings {
@@ -95,7 +103,7 @@ fn faithful_dump(plan: &Plan) -> String {
             plan.pci[m.pci].name,
             m.iova,
             plan.objects[m.object].name,
-            frames_facts(m.object, m.pages)
+            frames_facts_in(plan, m.object, m.pages)
         );
     }
     let shown = out
@@ -121,7 +129,7 @@ fn assert_named(differences: &[String], expected: &str) {
 
 #[test]
 fn a_faithful_dump_matches() {
-    for image in ["hello", "default", "serial-keyboard", "dma"] {
+    for image in ["hello", "default", "serial-keyboard", "dma", "timer"] {
         let plan = plan_of(image);
         let result = compare(&plan, &parse(&faithful_dump(&plan)).unwrap());
         assert!(result.matches(), "{image}: {:#?}", result.differences);
@@ -318,4 +326,20 @@ fn a_mapped_msix_table_page_or_a_missing_msix_fact_is_a_difference() {
         "MSI-X table",
     );
     assert_named(&differences(&plan, &good), "says nothing of its table");
+}
+
+#[test]
+fn device_memory_on_another_frame_than_declared_is_a_difference() {
+    let plan = plan_of("timer");
+    let good = faithful_dump(&plan);
+    let result = compare(&plan, &parse(&good).unwrap());
+    assert!(result.matches(), "{:#?}", result.differences);
+    assert_eq!(result.observed["device addresses"], 1);
+    // The mapping and the object moved together: only the declared
+    // address tells.
+    let bad = good.replace("paddr=0xfed00000@", "paddr=0xfed01000@");
+    assert_named(
+        &differences(&plan, &bad),
+        "device memory `mmio.hpet` is the frame at 0xfed01000 (observed), declared at 0xfed00000",
+    );
 }

@@ -15,6 +15,7 @@
 use heapless::Vec;
 use paddock_hpet::{Config, Timer, TimerService, Trigger};
 use paddock_hpet_timer::mmio::MappedHpet;
+use paddock_hpet_timer::stop;
 use paddock_runtime::{entry, log, sel4, Component, SymbolKind};
 use paddock_timer::runtime::{page, Channel};
 use paddock_timer::server::Server;
@@ -34,15 +35,6 @@ struct Client {
     name: &'static str,
     page: ClockPage<'static>,
     channel: Channel,
-}
-
-fn halt(why: &dyn core::fmt::Display) -> ! {
-    log!("stopped: {why}");
-    loop {
-        // Nothing left to do; no client is served.
-        core::hint::spin_loop();
-        sel4::syscall::yield_now();
-    }
 }
 
 /// `a` and `b` joined in `buf`.
@@ -94,16 +86,18 @@ fn clients(c: &Component) -> Vec<Client, MAX_CLIENTS> {
 }
 
 fn main(c: Component) -> ! {
-    let irq = c.slot("irq.comparator").unwrap_or_else(|e| halt(&e));
-    let irq_bit = c.badge_bit("irq.comparator").unwrap_or_else(|e| halt(&e));
+    let irq = c.slot("irq.comparator").unwrap_or_else(|e| stop(&c, &e));
+    let irq_bit = c
+        .badge_bit("irq.comparator")
+        .unwrap_or_else(|e| stop(&c, &e));
     let notification = c
         .slot(paddock_runtime::NOTIFICATION)
-        .unwrap_or_else(|e| halt(&e));
+        .unwrap_or_else(|e| stop(&c, &e));
     let pin = c
         .param("ioapic_pin")
         .and_then(|p| u8::try_from(p).ok())
-        .unwrap_or_else(|| halt(&"no `ioapic_pin` parameter (0..=23)"));
-    let mut regs = MappedHpet::attach(&c, "mmio.hpet").unwrap_or_else(|e| halt(&e));
+        .unwrap_or_else(|| stop(&c, &"no `ioapic_pin` parameter (0..=23)"));
+    let mut regs = MappedHpet::attach(&c, "mmio.hpet").unwrap_or_else(|e| stop(&c, &e));
     let route_cap = paddock_hpet::TimerCaps::decode(paddock_hpet::HpetRegs::read(
         &mut regs,
         paddock_hpet::regs::timer_config(0),
@@ -118,7 +112,7 @@ fn main(c: Component) -> ! {
             trigger: Trigger::Edge,
         },
     )
-    .unwrap_or_else(|e| halt(&e));
+    .unwrap_or_else(|e| stop(&c, &e));
     let period = timer.period();
     let mut service = TimerService::<_, MAX_CLIENTS>::new(timer);
     let clients = clients(&c);
@@ -130,7 +124,7 @@ fn main(c: Component) -> ! {
         core::hint::spin_loop();
     }
     let (tsc1, ns1) = (tsc::read(), service.now_ns());
-    let mut params = Params::calibrate(tsc0, ns0, tsc1, ns1).unwrap_or_else(|e| halt(&e));
+    let mut params = Params::calibrate(tsc0, ns0, tsc1, ns1).unwrap_or_else(|e| stop(&c, &e));
     for k in clients.iter() {
         k.page.publish(params);
     }
@@ -146,7 +140,7 @@ fn main(c: Component) -> ! {
     }
     // Let the line through from now on.
     if let Err(e) = sel4::irq::ack(irq) {
-        halt(&e);
+        stop(&c, &e);
     }
 
     let mut server = Server::<MAX_CLIENTS>::new();

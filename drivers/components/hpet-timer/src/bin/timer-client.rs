@@ -15,7 +15,8 @@
 
 use embedded_hal::delay::DelayNs;
 use paddock_hpet::Delay;
-use paddock_runtime::{entry, log, sel4, Component};
+use paddock_hpet_timer::{park, stop};
+use paddock_runtime::{entry, log, Component};
 use paddock_timer::{tsc, TimerClient};
 
 entry!(main);
@@ -23,25 +24,18 @@ entry!(main);
 /// Signals to wait for the timer's answer before giving up.
 const ANSWER_WAITS: usize = 16;
 
-fn halt(why: &dyn core::fmt::Display) -> ! {
-    log!("stopped: {why}");
-    loop {
-        sel4::syscall::yield_now();
-    }
-}
-
 fn main(c: Component) -> ! {
     let first = c.param("first_ms").unwrap_or(10);
     let step = c.param("step_ms").unwrap_or(10);
     let count = c.param("count").unwrap_or(3);
     let absurd = c.param("absurd").unwrap_or(0) != 0;
-    let mut client = TimerClient::attach(&c).unwrap_or_else(|e| halt(&e));
+    let mut client = TimerClient::attach(&c).unwrap_or_else(|e| stop(&c, &e));
     // The timer signals every client once its clock is published.
     let mut waits = 0;
     while let Err(e) = client.try_now_ns() {
         waits += 1;
         if waits > ANSWER_WAITS {
-            halt(&e);
+            stop(&c, &e);
         }
         client.wait();
     }
@@ -92,9 +86,7 @@ fn main(c: Component) -> ! {
         );
     }
     log!("done");
-    loop {
-        sel4::syscall::yield_now();
-    }
+    park(&c)
 }
 
 /// Send `raw` and wait (boundedly) for the timer to answer it.
