@@ -354,8 +354,16 @@ pub fn plan(m: &(impl AsRef<Model> + ?Sized)) -> Plan {
             );
             // An MSI-X IRQ's table entry: the driver tells its device to
             // signal through this entry (for virtio, the queue's vector).
-            if let model::IrqSource::MsiX { entry, .. } = irq.source {
-                p.symbol(ci, name.clone(), SymbolKind::Param, entry.into(), 0);
+            // An IOAPIC IRQ's pin: a device that routes its own interrupt
+            // (the HPET's comparator) is told where from the plan.
+            match irq.source {
+                model::IrqSource::MsiX { entry, .. } => {
+                    p.symbol(ci, name.clone(), SymbolKind::Param, entry.into(), 0);
+                }
+                model::IrqSource::IoApic { pin, .. } => {
+                    p.symbol(ci, name.clone(), SymbolKind::Param, pin.into(), 0);
+                }
+                model::IrqSource::Msi { .. } => {}
             }
             p.symbol(ci, name, SymbolKind::BadgeBit, bit.into(), 0);
         }

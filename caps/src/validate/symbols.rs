@@ -54,7 +54,10 @@ fn derive(m: &Model) -> Vec<Vec<(SymbolKind, String, Origin)>> {
         for (k, q) in c.irqs.iter().enumerate() {
             v.push((Slot, sym::irq(&q.name), Origin::Irq(ci, k)));
             v.push((BadgeBit, sym::irq(&q.name), Origin::Irq(ci, k)));
-            if matches!(q.source, model::IrqSource::MsiX { .. }) {
+            if matches!(
+                q.source,
+                model::IrqSource::MsiX { .. } | model::IrqSource::IoApic { .. }
+            ) {
                 v.push((Param, sym::irq(&q.name), Origin::Irq(ci, k)));
             }
         }
