@@ -89,7 +89,8 @@ fn boot_timer(icount: bool) -> String {
         &workspace().join("images/timer.toml"),
         Default::default(),
         BatchOptions {
-            timeout: Duration::from_secs(120),
+            // Generous: a loaded host slows QEMU, above all under -icount.
+            timeout: Duration::from_secs(300),
             echo: false,
             until: vec!["[tick] done".into(), "[tock] done".into()],
             extra: Extra {
