@@ -120,3 +120,17 @@ pub fn mtype(disk: &Path, name: &str) -> Vec<u8> {
     );
     out.stdout
 }
+
+/// Pseudo-random bytes from a fixed seed (xorshift): test data that is
+/// the same on every run.
+pub fn random(seed: u32, n: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}

@@ -7,7 +7,7 @@
 //! what came back to the host and from the driver's own messages.
 
 use paddock::qemu::{Attach, Session, Verdict};
-use paddock_tests::{build_description, workspace};
+use paddock_tests::{build_description, random, workspace};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
@@ -29,19 +29,6 @@ fn boot(path: &std::path::Path, ready: &[&str]) -> Session {
         Verdict::Success(_) => s,
         v => panic!("{} ended with {v:?}; console:\n{}", path.display(), s.log()),
     }
-}
-
-/// Pseudo-random bytes from a fixed seed (xorshift).
-fn random(seed: u32, n: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
 }
 
 fn port(s: &Session, protocol: &str, guest: u16) -> u16 {

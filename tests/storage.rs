@@ -8,7 +8,7 @@
 
 use paddock::image::BuildOptions;
 use paddock::qemu::{BatchOptions, Outcome};
-use paddock_tests::{boot_succeeding, workspace};
+use paddock_tests::{boot_succeeding, random, workspace};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,19 +19,6 @@ fn hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Pseudo-random bytes from a fixed seed (xorshift).
-fn random(seed: u32, n: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
         .collect()
 }
 

@@ -184,4 +184,16 @@ impl Component {
     pub fn wait(&self) -> Result<u64, Missing<'static>> {
         Ok(sel4::syscall::wait(self.slot(NOTIFICATION)?))
     }
+
+    /// Ends a program whose work returned: logs why if it failed
+    /// (`stopped: <why>`), then blocks for good, so that a component
+    /// with nothing left to do takes no CPU from the others.
+    pub fn finish(&self, result: Result<(), &str>) -> ! {
+        if let Err(why) = result {
+            crate::log!("stopped: {why}");
+        }
+        loop {
+            let _ = self.wait();
+        }
+    }
 }

@@ -9,16 +9,11 @@ pub mod serve;
 use paddock_net::{ClientQueues, Control, InfoError, NetLayout, SetupError, Window};
 use paddock_runtime::{log, sel4, Component};
 
-/// A symbol name built from parts (names are at most 40 bytes).
-pub type Name = heapless::String<64>;
+use paddock_component_support::names::{symbol, Name};
 
 /// `<prefix><self><suffix>`.
 pub fn own_symbol(c: &Component, prefix: &str, suffix: &str) -> Name {
-    let mut name = Name::new();
-    let _ = name.push_str(prefix);
-    let _ = name.push_str(c.name());
-    let _ = name.push_str(suffix);
-    name
+    symbol(prefix, c.name(), suffix)
 }
 
 /// The memory of this client's end: its control region and its window.

@@ -11,10 +11,6 @@ use paddock_virtio::blk::RequestMemory;
 use paddock_virtio::queue::layout::{avail_ring_bytes, descriptor_table_bytes, QueueMemory};
 use paddock_virtio::{Iova, MappedRegion, Part};
 
-/// The symbols of BARs 0..=5 of the device `blk`.
-const BARS: [&str; 6] = [
-    "blk.bar0", "blk.bar1", "blk.bar2", "blk.bar3", "blk.bar4", "blk.bar5",
-];
 /// The driver's own DMA window: the virtqueue and request slots.
 pub const QUEUES_WINDOW: &str = "dma.blk.queues";
 /// Every other window of the device is a client's: `dma.blk.<client>`,
@@ -23,31 +19,14 @@ pub const QUEUES_WINDOW: &str = "dma.blk.queues";
 /// IOVA; the client alone maps it.
 pub const CLIENT_WINDOW_PREFIX: &str = "dma.blk.";
 
-/// A symbol name built from parts (names are at most 40 bytes).
-pub type Name = heapless::String<64>;
-
 /// `<prefix><client><suffix>`.
-pub fn client_symbol(prefix: &str, client: &str, suffix: &str) -> Name {
-    let mut name = Name::new();
-    let _ = name.push_str(prefix);
-    let _ = name.push_str(client);
-    let _ = name.push_str(suffix);
-    name
-}
+pub use paddock_component_support::names::symbol as client_symbol;
 
 const PAGE: u64 = 4096;
 
-/// Every BAR the plan mapped into this component, as bounds-checked
-/// register windows.
+/// Every BAR of `blk` the plan mapped into this component.
 pub fn bars(c: &Component) -> [Option<MappedRegion>; 6] {
-    BARS.map(|name| {
-        let region = c.region(name).ok()?;
-        let base = core::ptr::NonNull::new(region.vaddr as *mut u8)?;
-        // SAFETY: the root task mapped the BAR uncached at `vaddr` for
-        // `size` bytes, for the component's life; nothing else in this
-        // component makes a view of it.
-        Some(unsafe { MappedRegion::new(base, usize::try_from(region.size).ok()?) })
-    })
+    paddock_component_support::pci::bars(c, "blk")
 }
 
 /// Where the `queues` window is for the driver and for the device.

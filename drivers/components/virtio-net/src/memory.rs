@@ -22,10 +22,6 @@ use paddock_virtio::blk::RequestMemory;
 use paddock_virtio::queue::layout::{avail_ring_bytes, descriptor_table_bytes, QueueMemory};
 use paddock_virtio::{Iova, MappedRegion, Part};
 
-/// The symbols of BARs 0..=5 of the device `net`.
-const BARS: [&str; 6] = [
-    "net.bar0", "net.bar1", "net.bar2", "net.bar3", "net.bar4", "net.bar5",
-];
 /// The driver's own DMA window: the virtqueues and frame headers.
 pub const QUEUES_WINDOW: &str = "dma.net.queues";
 /// The driver's receive pool: the device writes every frame here first.
@@ -35,33 +31,16 @@ pub const RX_WINDOW: &str = "dma.net.pool";
 /// `channel.<client>-net`.
 pub const CLIENT_WINDOW_PREFIX: &str = "dma.net.";
 
-/// A symbol name built from parts (names are at most 40 bytes).
-pub type Name = heapless::String<64>;
-
 /// `<prefix><client><suffix>`.
-pub fn client_symbol(prefix: &str, client: &str, suffix: &str) -> Name {
-    let mut name = Name::new();
-    let _ = name.push_str(prefix);
-    let _ = name.push_str(client);
-    let _ = name.push_str(suffix);
-    name
-}
+pub use paddock_component_support::names::symbol as client_symbol;
 
 const PAGE: u64 = 4096;
 /// Pages of the `queues` window.
 pub const QUEUES_PAGES: u64 = 5;
 
-/// Every BAR the plan mapped into this component, as bounds-checked
-/// register windows.
+/// Every BAR of `net` the plan mapped into this component.
 pub fn bars(c: &Component) -> [Option<MappedRegion>; 6] {
-    BARS.map(|name| {
-        let region = c.region(name).ok()?;
-        let base = core::ptr::NonNull::new(region.vaddr as *mut u8)?;
-        // SAFETY: the root task mapped the BAR uncached at `vaddr` for
-        // `size` bytes, for the component's life; nothing else in this
-        // component makes a view of it.
-        Some(unsafe { MappedRegion::new(base, usize::try_from(region.size).ok()?) })
-    })
+    paddock_component_support::pci::bars(c, "net")
 }
 
 /// A window the driver maps, with its IOVA.

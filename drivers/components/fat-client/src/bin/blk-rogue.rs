@@ -23,12 +23,7 @@ use paddock_runtime::{entry, log, Component};
 entry!(main);
 
 fn main(c: Component) -> ! {
-    if let Err(e) = run(&c) {
-        log!("stopped: {e}");
-    }
-    loop {
-        let _ = c.wait();
-    }
+    c.finish(run(&c))
 }
 
 fn run(c: &Component) -> Result<(), &'static str> {

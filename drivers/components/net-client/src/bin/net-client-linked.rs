@@ -20,12 +20,7 @@ use paddock_virtio_net_driver::{device, Service, Stop};
 entry!(main);
 
 fn main(c: Component) -> ! {
-    if let Err(e) = run(&c) {
-        log!("stopped: {e}");
-    }
-    loop {
-        let _ = c.wait();
-    }
+    c.finish(run(&c))
 }
 
 /// The driver in this component: run between the client's polls.

@@ -10,18 +10,13 @@
 use paddock_net::{Idle, NetLayout};
 use paddock_net_client::serve::{serve, Driver};
 use paddock_net_client::{attach, log_attached, memory};
-use paddock_runtime::{entry, log, sel4, Component};
+use paddock_runtime::{entry, sel4, Component};
 use paddock_timer::runtime::TimerClient;
 
 entry!(main);
 
 fn main(c: Component) -> ! {
-    if let Err(e) = run(&c) {
-        log!("stopped: {e}");
-    }
-    loop {
-        let _ = c.wait();
-    }
+    c.finish(run(&c))
 }
 
 /// The driver in its own component: signalled through the channel.

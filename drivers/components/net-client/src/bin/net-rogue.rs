@@ -17,12 +17,7 @@ use paddock_runtime::{entry, log, sel4, Component};
 entry!(main);
 
 fn main(c: Component) -> ! {
-    if let Err(e) = run(&c) {
-        log!("stopped: {e}");
-    }
-    loop {
-        let _ = c.wait();
-    }
+    c.finish(run(&c))
 }
 
 fn run(c: &Component) -> Result<(), &'static str> {

@@ -18,12 +18,7 @@ use paddock_virtio_blk_driver::{device, memory};
 entry!(main);
 
 fn main(c: Component) -> ! {
-    if let Err(e) = run(&c) {
-        log!("stopped: {e}");
-    }
-    loop {
-        let _ = c.wait();
-    }
+    c.finish(run(&c))
 }
 
 fn run(c: &Component) -> Result<(), &'static str> {
