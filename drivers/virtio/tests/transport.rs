@@ -18,14 +18,14 @@ fn handshake_reaches_driver_ok() {
         status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK | status::DRIVER_OK
     );
     assert_eq!(m.driver_features, device::BLK_FEATURES);
-    assert_eq!((m.queue.msix, m.msix_config), (1, 0));
-    assert_eq!((m.queue.size, m.queue.enable), (16, 1));
+    assert_eq!((m.queues[0].msix, m.msix_config), (1, 0));
+    assert_eq!((m.queues[0].size, m.queues[0].enable), (16, 1));
     // The device was told IOVAs only.
     let iovas = rig.queue.memory.iovas();
-    assert_eq!(m.queue.desc, iovas.descriptors.0);
-    assert_eq!(m.queue.driver, iovas.available.0);
-    assert_eq!(m.queue.device, iovas.used.0);
-    assert_ne!(m.queue.desc, rig.queue.descriptors.as_ptr() as u64);
+    assert_eq!(m.queues[0].desc, iovas.descriptors.0);
+    assert_eq!(m.queues[0].driver, iovas.available.0);
+    assert_eq!(m.queues[0].device, iovas.used.0);
+    assert_ne!(m.queues[0].desc, rig.queue.descriptors.as_ptr() as u64);
     let info = blk.info();
     assert_eq!(info.capacity, model::SECTORS);
     assert_eq!((info.blk_size, info.seg_max), (Some(4096), Some(8)));
@@ -104,7 +104,7 @@ fn features_ok_not_kept_is_refused() {
     );
     assert!(e.to_string().contains("did not keep FEATURES_OK"), "{e}");
     // Nothing past negotiation was attempted.
-    assert_eq!(rig.model.borrow().queue.enable, 0);
+    assert_eq!(rig.model.borrow().queues[0].enable, 0);
     rig.assert_clean();
 }
 
@@ -183,7 +183,7 @@ fn a_device_queue_smaller_than_the_memory_is_used_at_its_size() {
         ..Behaviour::default()
     });
     let mut blk = rig.blk().unwrap();
-    assert_eq!(rig.model.borrow().queue.size, 4);
+    assert_eq!(rig.model.borrow().queues[0].size, 4);
     blk.flush().unwrap();
     blk.kick();
     assert!(blk.complete().unwrap().unwrap().result.is_ok());

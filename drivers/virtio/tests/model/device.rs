@@ -1,11 +1,13 @@
-//! A modelled virtio-blk PCI function (modern only): a configuration space
-//! whose vendor capabilities place the structures in BAR 4 (as QEMU does),
-//! common configuration registers that enforce the handshake and record
-//! every protocol mistake the driver makes, a disk in a `Vec<u8>`, and a
-//! request processor that walks the available ring through the IOVA table
-//! and writes the used ring. `Behaviour` makes it refuse, lie or misbehave.
+//! A modelled virtio-blk or virtio-net PCI function (modern only): a
+//! configuration space whose vendor capabilities place the structures in
+//! BAR 4 (as QEMU does), common configuration registers that enforce the
+//! handshake and record every protocol mistake the driver makes, a disk in
+//! a `Vec<u8>` or a wire of frames, and a processor that walks the
+//! available rings through the IOVA table and writes the used rings.
+//! `Behaviour` picks the kind and makes it refuse, lie or misbehave.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
@@ -15,6 +17,7 @@ use paddock_virtio::transport::registers::{common, status};
 use paddock_virtio::{Features, Mmio, NO_VECTOR};
 
 use super::memory::Dma;
+use super::net::net_config;
 
 pub const BAR: u8 = 4;
 pub const BAR_SIZE: u64 = 0x4000;
@@ -70,9 +73,35 @@ pub enum Tamper {
     CompleteTwice,
     /// The entry's length is the chain's writable bytes plus this.
     LenExtra(u32),
+    /// The entry's length is exactly this (for virtio-net, fewer bytes
+    /// than the header it must write).
+    Len(u32),
+}
+
+/// Which device the function is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// virtio-blk (1af4:1042): one request queue.
+    Blk,
+    /// virtio-net (1af4:1041): receive queue 0, transmit queue 1.
+    Net,
+}
+
+impl Kind {
+    /// Queues the function has.
+    pub fn queues(self) -> u16 {
+        match self {
+            Kind::Blk => 1,
+            Kind::Net => 2,
+        }
+    }
 }
 
 pub struct Behaviour {
+    pub kind: Kind,
+    /// `num_queues` reads this instead of the kind's count (the queues
+    /// themselves stay).
+    pub num_queues: Option<u16>,
     pub device_features: u64,
     pub keep_features_ok: bool,
     /// Status reads that still show the old status after a reset.
@@ -101,6 +130,8 @@ pub const BLK_FEATURES: u64 = (1 << 32) | (1 << 33) | (1 << 2) | (1 << 6) | (1 <
 impl Default for Behaviour {
     fn default() -> Self {
         Behaviour {
+            kind: Kind::Blk,
+            num_queues: None,
             device_features: BLK_FEATURES,
             keep_features_ok: true,
             reset_reads: 0,
@@ -141,7 +172,8 @@ pub struct Model {
     pub driver_features: u64,
     pub msix_config: u16,
     queue_select: u16,
-    pub queue: QueueRegs,
+    /// Per queue; a blk function uses only the first.
+    pub queues: [QueueRegs; 2],
     reset_reads_left: u32,
     pub capacity: u64,
     pub seg_max: u32,
@@ -156,6 +188,20 @@ pub struct Model {
     pub requests: u32,
     pub flushes: u32,
     pub id: [u8; 20],
+    /// `struct virtio_net_config`: mac, status, max_virtqueue_pairs, mtu.
+    pub net_config: [u8; 12],
+    /// Frames the transmit queue put on the wire, oldest first.
+    pub wire: Vec<Vec<u8>>,
+    /// Frames from the wire waiting for a receive buffer.
+    pub inbound: VecDeque<Vec<u8>>,
+}
+
+/// Every queue's registers as a reset leaves them.
+fn reset_queues() -> [QueueRegs; 2] {
+    [QueueRegs {
+        msix: NO_VECTOR,
+        ..QueueRegs::default()
+    }; 2]
 }
 
 pub type Shared = Rc<RefCell<Model>>;
@@ -163,7 +209,12 @@ pub type Shared = Rc<RefCell<Model>>;
 impl Model {
     pub fn new(b: Behaviour, caps: &[Cap], sectors: u64) -> Model {
         let mut config = [0u8; 256];
-        config[0..4].copy_from_slice(&[0xf4, 0x1a, 0x42, 0x10]); // 1af4:1042
+        let device_id: u16 = match b.kind {
+            Kind::Blk => 0x1042,
+            Kind::Net => 0x1041,
+        };
+        config[0..2].copy_from_slice(&0x1af4u16.to_le_bytes());
+        config[2..4].copy_from_slice(&device_id.to_le_bytes());
         config[0x06] = 1 << 4;
         config[0x34] = 0x40;
         // An MSI-X capability first, as QEMU has, so the walk must skip it;
@@ -190,10 +241,7 @@ impl Model {
             driver_features: 0,
             msix_config: NO_VECTOR,
             queue_select: 0,
-            queue: QueueRegs {
-                msix: NO_VECTOR,
-                ..QueueRegs::default()
-            },
+            queues: reset_queues(),
             reset_reads_left: 0,
             capacity: sectors,
             seg_max: 8,
@@ -206,10 +254,13 @@ impl Model {
             requests: 0,
             flushes: 0,
             id: *b"paddock-model-disk\0\0",
+            net_config: net_config(),
+            wire: Vec::new(),
+            inbound: VecDeque::new(),
         }
     }
 
-    fn violation(&mut self, what: String) {
+    pub(super) fn violation(&mut self, what: String) {
         self.violations.push(what);
     }
 
@@ -217,10 +268,7 @@ impl Model {
         self.status = 0;
         self.driver_features = 0;
         self.msix_config = NO_VECTOR;
-        self.queue = QueueRegs {
-            msix: NO_VECTOR,
-            ..QueueRegs::default()
-        };
+        self.queues = reset_queues();
         self.reset_reads_left = self.b.reset_reads;
     }
 
@@ -269,11 +317,29 @@ impl Model {
         if !ok {
             self.violation(format!("{what} written in status {:#x}", self.status));
         }
-        ok && self.queue_select == 0
+        ok && self.selected().is_some()
+    }
+
+    /// The selected queue's registers, if the function has that queue.
+    fn selected(&mut self) -> Option<&mut QueueRegs> {
+        let index = usize::from(self.queue_select);
+        match index < usize::from(self.b.kind.queues()) {
+            true => self.queues.get_mut(index),
+            false => None,
+        }
+    }
+
+    /// Where queue `index` is notified: QEMU gives each queue its own
+    /// register, so a driver notifying the wrong one is seen.
+    fn notify_off(&self, index: u16) -> u16 {
+        self.b.notify_off.wrapping_add(index)
     }
 
     fn common_read(&mut self, at: u64, width: u8) -> u64 {
-        let q = self.queue;
+        // A queue the function lacks reads as size 0, the rest as reset.
+        let selected = self.selected().copied();
+        let exists = selected.is_some();
+        let q = selected.unwrap_or(reset_queues()[0]);
         let (value, expected) = match at {
             common::DEVICE_FEATURE_SELECT => (self.device_feature_select.into(), 4),
             common::DEVICE_FEATURE => {
@@ -285,7 +351,7 @@ impl Model {
             }
             common::DRIVER_FEATURE_SELECT => (self.driver_feature_select.into(), 4),
             common::MSIX_CONFIG => (self.msix_config.into(), 2),
-            common::NUM_QUEUES => (1, 2),
+            common::NUM_QUEUES => (self.b.num_queues.unwrap_or(self.b.kind.queues()).into(), 2),
             common::DEVICE_STATUS => (self.read_status().into(), 1),
             common::CONFIG_GENERATION => {
                 if self.b.unstable_generation {
@@ -294,7 +360,7 @@ impl Model {
                 (self.generation.into(), 1)
             }
             common::QUEUE_SELECT => (self.queue_select.into(), 2),
-            common::QUEUE_SIZE if self.queue_select == 0 => (
+            common::QUEUE_SIZE if exists => (
                 if q.size == 0 {
                     self.b.queue_max
                 } else {
@@ -305,7 +371,7 @@ impl Model {
             ),
             common::QUEUE_MSIX_VECTOR => (q.msix.into(), 2),
             common::QUEUE_ENABLE => (q.enable.into(), 2),
-            common::QUEUE_NOTIFY_OFF => (self.b.notify_off.into(), 2),
+            common::QUEUE_NOTIFY_OFF => (self.notify_off(self.queue_select).into(), 2),
             _ => (0, width),
         };
         if width != expected {
@@ -353,21 +419,23 @@ impl Model {
                     if !size.is_power_of_two() || size > self.b.queue_max {
                         self.violation(format!("queue size {size} written"));
                     }
-                    self.queue.size = size;
+                    self.queues[usize::from(self.queue_select)].size = size;
                 }
                 2
             }
             common::QUEUE_MSIX_VECTOR => {
                 if self.queue_writable("queue_msix_vector") {
-                    self.queue.msix = self.vector(value as u16);
+                    self.queues[usize::from(self.queue_select)].msix = self.vector(value as u16);
                 }
                 2
             }
             common::QUEUE_ENABLE => {
                 if self.queue_writable("queue_enable") {
-                    self.queue.enable = value as u16;
+                    let q = &mut self.queues[usize::from(self.queue_select)];
+                    q.enable = value as u16;
+                    let (device, size) = (q.device, q.size);
                     if self.b.no_notify {
-                        if let Ok(used) = self.dma.used(self.queue.device, self.queue.size) {
+                        if let Ok(used) = self.dma.used(device, size) {
                             used.flags.store(flags::NO_NOTIFY, Ordering::Relaxed);
                         }
                     }
@@ -376,10 +444,11 @@ impl Model {
             }
             a @ (0x20 | 0x24 | 0x28 | 0x2c | 0x30 | 0x34) => {
                 if self.queue_writable("a queue address") {
+                    let q = &mut self.queues[usize::from(self.queue_select)];
                     let field = match a & !7 {
-                        common::QUEUE_DESC => &mut self.queue.desc,
-                        common::QUEUE_DRIVER => &mut self.queue.driver,
-                        _ => &mut self.queue.device,
+                        common::QUEUE_DESC => &mut q.desc,
+                        common::QUEUE_DRIVER => &mut q.driver,
+                        _ => &mut q.device,
                     };
                     let shift = if a & 4 == 0 { 0 } else { 32 };
                     *field = *field & !(0xffff_ffff << shift) | value << shift;
@@ -408,6 +477,9 @@ impl Model {
     }
 
     fn device_read(&mut self, at: u64, width: u8) -> u64 {
+        if self.b.kind == Kind::Net {
+            return self.net_device_read(at, width);
+        }
         match (at, width) {
             (blk::CAPACITY, 4) => self.capacity & 0xffff_ffff,
             (0x04, 4) => self.capacity >> 32,
@@ -422,16 +494,19 @@ impl Model {
 
     fn notify(&mut self, at: u64, value: u64) {
         self.notifications += 1;
-        let expected = u64::from(self.b.notify_off) * u64::from(MULTIPLIER);
-        if at != expected || value != 0 {
+        let index = value as u16;
+        let expected = u64::from(self.notify_off(index)) * u64::from(MULTIPLIER);
+        if at != expected || index >= self.b.kind.queues() {
             self.violation(format!(
-                "notify {value} at {at:#x}, queue 0's register is {expected:#x}"
+                "notify {value} at {at:#x}, queue {index}'s register is {expected:#x}"
             ));
+            return;
         }
-        if self.status & status::DRIVER_OK == 0 || self.queue.enable != 1 {
+        let enabled = self.queues[usize::from(index)].enable == 1;
+        if self.status & status::DRIVER_OK == 0 || !enabled {
             self.violation(format!("notified in status {:#x}", self.status));
         } else if self.b.auto_process {
-            self.process();
+            self.process_queue(index, usize::MAX);
         }
     }
 

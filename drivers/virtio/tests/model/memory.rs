@@ -16,6 +16,8 @@ use zerocopy::{FromBytes, IntoBytes};
 /// host address: a driver that told the device a host address would make
 /// the model fault.
 pub const QUEUE_IOVA: u64 = 0x10_0000;
+/// A second queue (virtio-net's transmit queue).
+pub const QUEUE2_IOVA: u64 = 0x14_0000;
 pub const REQUESTS_IOVA: u64 = 0x20_0000;
 pub const DATA_IOVA: u64 = 0x8000_0000;
 pub const DATA_BYTES: usize = 64 * 1024;
@@ -66,10 +68,15 @@ impl Dma {
 
     /// A queue of `size` entries at [`QUEUE_IOVA`], mapped for the device.
     pub fn queue(&mut self, size: u16) -> QueueParts {
+        self.queue_at(size, QUEUE_IOVA)
+    }
+
+    /// A queue of `size` entries whose parts start at `iova`, 64 KiB apart.
+    pub fn queue_at(&mut self, size: u16, iova: u64) -> QueueParts {
         let iovas = QueueIovas {
-            descriptors: Iova(QUEUE_IOVA),
-            available: Iova(QUEUE_IOVA + 0x10_000),
-            used: Iova(QUEUE_IOVA + 0x20_000),
+            descriptors: Iova(iova),
+            available: Iova(iova + 0x10_000),
+            used: Iova(iova + 0x20_000),
         };
         let descriptors = Descriptor::table_from_bytes(leak(16 * usize::from(size)), size).unwrap();
         let avail = AvailRing::from_bytes(leak(avail_ring_bytes(size)), size).unwrap();

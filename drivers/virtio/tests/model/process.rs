@@ -1,47 +1,57 @@
-//! The modelled device's work: take each new chain from the available ring,
-//! carry out the virtio-blk request it holds on the disk, write the status
-//! byte and the used entry (or, when told to, a lie).
+//! The modelled device's work: take each new chain from an available ring,
+//! carry out what it holds (a virtio-blk request on the disk here, a
+//! virtio-net frame in `net.rs`), write the used entry (or, when told to,
+//! a lie).
 
 use std::sync::atomic::Ordering;
 
 use paddock_virtio::blk::request::{kind, status as blk_status, ID_BYTES};
 use paddock_virtio::queue::layout::flags;
 
-use super::device::{Model, Tamper};
+use super::device::{Kind, Model, Tamper};
 
-struct Segment {
-    addr: u64,
-    len: u32,
-    writable: bool,
+pub(super) struct Segment {
+    pub addr: u64,
+    pub len: u32,
+    pub writable: bool,
 }
 
 impl Model {
-    /// Processes every chain the driver has made available.
+    /// Processes every chain the driver has made available, on every
+    /// queue.
     pub fn process(&mut self) {
-        self.process_at_most(usize::MAX)
+        for index in 0..self.b.kind.queues() {
+            self.process_queue(index, usize::MAX);
+        }
     }
 
-    /// Processes the oldest chain the driver has made available, if any.
+    /// Processes the oldest chain the driver has made available on queue
+    /// 0, if any.
     pub fn process_one(&mut self) {
-        self.process_at_most(1)
+        self.process_queue(0, 1)
     }
 
-    fn process_at_most(&mut self, chains: usize) {
-        if let Err(fault) = self.try_process(chains) {
+    /// Processes at most `chains` chains of queue `index`.
+    pub fn process_queue(&mut self, index: u16, chains: usize) {
+        if let Err(fault) = self.try_process(index, chains) {
             self.faults.push(fault);
         }
     }
 
-    fn try_process(&mut self, mut chains: usize) -> Result<(), String> {
-        let q = self.queue;
+    fn try_process(&mut self, index: u16, mut chains: usize) -> Result<(), String> {
+        let at = usize::from(index);
+        let q = self.queues[at];
+        if q.enable != 1 {
+            return Ok(());
+        }
         let descriptors = self.dma.descriptors(q.desc, q.size)?;
         let avail = self.dma.avail(q.driver, q.size)?;
         let used = self.dma.used(q.device, q.size)?;
         let mask = q.size - 1;
         let avail_idx = u16::from_le(avail.idx.load(Ordering::Acquire));
-        while self.queue.last_avail != avail_idx && chains > 0 {
+        while self.queues[at].last_avail != avail_idx && chains > 0 {
             chains -= 1;
-            let slot = usize::from(self.queue.last_avail & mask);
+            let slot = usize::from(self.queues[at].last_avail & mask);
             let head = u16::from_le(avail.ring[slot].load(Ordering::Relaxed));
             let mut chain = Vec::new();
             let mut next = head;
@@ -63,16 +73,25 @@ impl Model {
                 }
                 next = u16::from_le(d.next.load(Ordering::Relaxed));
             }
-            let written = self.execute(&chain)?;
+            let written = match (self.b.kind, index) {
+                (Kind::Blk, _) => self.execute(&chain)?,
+                (Kind::Net, 0) => match self.receive(&chain)? {
+                    Some(written) => written,
+                    // Nothing from the wire: the device keeps the buffer.
+                    None => break,
+                },
+                (Kind::Net, _) => self.transmit(&chain)?,
+            };
             let writable: u32 = chain.iter().filter(|s| s.writable).map(|s| s.len).sum();
-            self.complete(used, head, written, writable, mask);
-            self.queue.last_avail = self.queue.last_avail.wrapping_add(1);
+            self.complete(at, used, head, written, writable, mask);
+            self.queues[at].last_avail = self.queues[at].last_avail.wrapping_add(1);
         }
         Ok(())
     }
 
     fn complete(
         &mut self,
+        at: usize,
         used: &paddock_virtio::queue::layout::UsedRing,
         head: u16,
         written: u32,
@@ -84,6 +103,7 @@ impl Model {
         match tamper {
             Some(Tamper::UsedId(id)) => entry.0 = id,
             Some(Tamper::LenExtra(extra)) => entry.1 = writable + extra,
+            Some(Tamper::Len(len)) => entry.1 = len,
             _ => {}
         }
         let copies = if matches!(tamper, Some(Tamper::CompleteTwice)) {
@@ -92,12 +112,13 @@ impl Model {
             1
         };
         for _ in 0..copies {
-            let e = &used.ring[usize::from(self.queue.used_idx & mask)];
+            let q = &mut self.queues[at];
+            let e = &used.ring[usize::from(q.used_idx & mask)];
             e.id.store(entry.0.to_le(), Ordering::Relaxed);
             e.len.store(entry.1.to_le(), Ordering::Relaxed);
-            self.queue.used_idx = self.queue.used_idx.wrapping_add(1);
+            q.used_idx = q.used_idx.wrapping_add(1);
         }
-        let mut published = self.queue.used_idx;
+        let mut published = self.queues[at].used_idx;
         if let Some(Tamper::UsedIdxJump(n)) = tamper {
             published = published.wrapping_add(n);
         }
