@@ -89,7 +89,7 @@ pub fn serve(
         match apps.poll_delay(now(timer)) {
             Some(d) if d.total_micros() == 0 => continue,
             Some(d) => {
-                let wait_ns = (d.total_micros() * 1_000).min(MAX_SLEEP_NS);
+                let wait_ns = d.total_micros().saturating_mul(1_000).min(MAX_SLEEP_NS);
                 let deadline = timer.now_ns().saturating_add(wait_ns);
                 if timer.set_deadline(deadline).is_err() {
                     log!("the timer refused a deadline");
