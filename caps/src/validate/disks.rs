@@ -12,11 +12,15 @@ pub const FAT32_MIB: std::ops::RangeInclusive<i64> = 36..=8192;
 
 /// The drive a QEMU `-device` argument attaches (`drive=<id>`).
 pub fn attached_drive(device: &str) -> Option<&str> {
-    device
-        .split(',')
-        .skip(1)
-        .find_map(|o| o.strip_prefix("drive="))
+    super::attachments::device_option(device, "drive")
 }
+
+const DISK: super::attachments::Attachable = super::attachments::Attachable {
+    key: "drive",
+    what: "drive",
+    table: "[[disk]]",
+    help: |id| format!("add a [[disk]] named `{id}` with a `folder` or an `image`"),
+};
 
 impl Validator<'_> {
     pub(super) fn disks(&mut self) {
@@ -35,12 +39,7 @@ impl Validator<'_> {
                 );
             }
             self.disk_source(disk);
-            let attached = d
-                .system
-                .qemu_devices
-                .iter()
-                .filter(|dev| attached_drive(dev) == Some(name))
-                .count();
+            let attached = self.attachments(DISK.key, name);
             if attached != 1 {
                 self.push(
                     Error::new(format!(
@@ -51,29 +50,9 @@ impl Validator<'_> {
                 );
             }
         }
-        for (k, dev) in d.system.qemu_devices.iter().enumerate() {
-            let Some(drive) = attached_drive(dev) else {
-                continue;
-            };
-            if !d.disks.iter().any(|disk| disk.name.get_ref() == drive) {
-                let at = d
-                    .system
-                    .spans
-                    .qemu_device
-                    .get(k)
-                    .cloned()
-                    .unwrap_or_default();
-                self.push(
-                    Error::new(format!(
-                        "QEMU device `{dev}` attaches drive `{drive}`, which no [[disk]] declares"
-                    ))
-                    .at(at, "unknown drive")
-                    .help(format!(
-                        "add a [[disk]] named `{drive}` with a `folder` or an `image`"
-                    )),
-                );
-            }
-        }
+        self.unknown_attachments(&DISK, |id| {
+            d.disks.iter().any(|disk| disk.name.get_ref() == id)
+        });
     }
 
     fn disk_source(&mut self, disk: &Disk) {

@@ -13,6 +13,7 @@
 //! ([`connections`]). Then, on the resolved declarations: IRQ vectors
 //! ([`vectors`]) and the names of each info page ([`symbols`]).
 
+mod attachments;
 mod components;
 mod connections;
 pub mod disks;

@@ -4,13 +4,12 @@
 use super::*;
 use std::collections::BTreeMap;
 
-/// The network a QEMU `-device` argument attaches (`netdev=<id>`).
-pub fn attached_netdev(device: &str) -> Option<&str> {
-    device
-        .split(',')
-        .skip(1)
-        .find_map(|o| o.strip_prefix("netdev="))
-}
+const NETWORK: super::attachments::Attachable = super::attachments::Attachable {
+    key: "netdev",
+    what: "network",
+    table: "[[network]]",
+    help: |id| format!("add a [[network]] named `{id}`"),
+};
 
 /// The protocols QEMU's user network forwards.
 pub const PROTOCOLS: [&str; 2] = ["tcp", "udp"];
@@ -32,12 +31,7 @@ impl Validator<'_> {
                         .also(first, "first declared here"),
                 );
             }
-            let attached = d
-                .system
-                .qemu_devices
-                .iter()
-                .filter(|dev| attached_netdev(dev) == Some(name))
-                .count();
+            let attached = self.attachments(NETWORK.key, name);
             if attached != 1 {
                 self.push(
                     Error::new(format!(
@@ -52,27 +46,9 @@ impl Validator<'_> {
                 self.forward(name, f, &mut guests, &mut hosts);
             }
         }
-        for (k, dev) in d.system.qemu_devices.iter().enumerate() {
-            let Some(netdev) = attached_netdev(dev) else {
-                continue;
-            };
-            if !d.networks.iter().any(|n| n.name.get_ref() == netdev) {
-                let at = d
-                    .system
-                    .spans
-                    .qemu_device
-                    .get(k)
-                    .cloned()
-                    .unwrap_or_default();
-                self.push(
-                    Error::new(format!(
-                        "QEMU device `{dev}` attaches network `{netdev}`, which no [[network]] declares"
-                    ))
-                    .at(at, "unknown network")
-                    .help(format!("add a [[network]] named `{netdev}`")),
-                );
-            }
-        }
+        self.unknown_attachments(&NETWORK, |id| {
+            d.networks.iter().any(|n| n.name.get_ref() == id)
+        });
     }
 
     fn forward(
