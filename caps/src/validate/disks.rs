@@ -10,11 +10,6 @@ use std::collections::BTreeMap;
 pub const FAT16_MIB: std::ops::RangeInclusive<i64> = 8..=2047;
 pub const FAT32_MIB: std::ops::RangeInclusive<i64> = 36..=8192;
 
-/// The drive a QEMU `-device` argument attaches (`drive=<id>`).
-pub fn attached_drive(device: &str) -> Option<&str> {
-    super::attachments::device_option(device, "drive")
-}
-
 const DISK: super::attachments::Attachable = super::attachments::Attachable {
     key: "drive",
     what: "drive",

@@ -192,8 +192,20 @@ impl Component {
         if let Err(why) = result {
             crate::log!("stopped: {why}");
         }
-        loop {
-            let _ = self.wait();
+        self.park()
+    }
+
+    /// Blocks for good: on the component's notification (ignoring what
+    /// arrives), or, without one, yielding, so a stopped component never
+    /// spins above the others.
+    pub fn park(&self) -> ! {
+        match self.slot(NOTIFICATION) {
+            Ok(n) => loop {
+                sel4::syscall::wait(n);
+            },
+            Err(_) => loop {
+                sel4::syscall::yield_now();
+            },
         }
     }
 }

@@ -86,14 +86,7 @@ pub fn status_generation(region: &[u8], name: &str) -> Option<u64> {
     if region.len() < STATUS_SIZE || name.is_empty() || name.len() > NAME_LEN {
         return None;
     }
-    (0..MAX_STATUS_ENTRIES).find_map(|i| {
-        let at = (i / STATUS_ENTRIES_PER_PAGE) * INFO_SIZE
-            + (i % STATUS_ENTRIES_PER_PAGE) * STATUS_ENTRY;
-        let field = &region[at + 8..at + STATUS_ENTRY];
-        let matches = &field[..name.len()] == name.as_bytes()
-            && field.get(name.len()).is_none_or(|&b| b == 0);
-        matches.then(|| u64_at(region, at))
-    })
+    status_entries(region).find_map(|(listed, generation)| (listed == name).then_some(generation))
 }
 
 /// Every component listed in the status region `region`, in order, as

@@ -444,7 +444,10 @@ fn raw<S: DriverSignal>(
     idle: &IdleCount,
 ) -> Result<(), Failure> {
     let block_size = u64::from(client.geometry().block_size);
-    let bytes = params.mib * MIB;
+    let bytes = params
+        .mib
+        .checked_mul(MIB)
+        .ok_or(Failure::Setup("parameter `mib` is too large"))?;
     let blocks = bytes / block_size;
     let capacity = client.geometry().capacity_blocks;
     if blocks == 0 || blocks > capacity || !(buf.len() as u64).is_multiple_of(block_size) {

@@ -9,16 +9,7 @@
 use paddock_blk::{Control, ControlLayout, DataWindow, DriverSignal, Geometry, InfoError};
 use paddock_runtime::{sel4, Component, SymbolKind};
 
-/// A symbol name built from parts (names are at most 40 bytes).
-type Name = heapless::String<64>;
-
-fn symbol(parts: &[&str]) -> Name {
-    let mut name = Name::new();
-    for p in parts {
-        let _ = name.push_str(p);
-    }
-    name
-}
+use paddock_component_support::names::symbol;
 
 /// Signals the driver through the channel; waits on this component's
 /// notification until the channel's bit is set.
@@ -72,21 +63,22 @@ impl core::fmt::Display for AttachError {
 /// whatever the depth).
 pub fn attach(c: &Component) -> Result<Attached, AttachError> {
     // This component's name as a client: the `<c>` of `shared.<c>-blk-control`.
-    let client = c
+    let (client, region) = c
         .symbols()
         .find_map(|s| {
             let name = s
                 .name
                 .strip_prefix("shared.")?
                 .strip_suffix("-blk-control")?;
-            (s.kind == SymbolKind::Vaddr).then_some(name)
+            let region = paddock_runtime::Region {
+                vaddr: s.value,
+                size: s.size,
+            };
+            (s.kind == SymbolKind::Vaddr).then_some((name, region))
         })
         .ok_or(AttachError::Missing(
             "control region `shared.<client>-blk-control`",
         ))?;
-    let region = c
-        .region(&symbol(&["shared.", client, "-blk-control"]))
-        .map_err(|_| AttachError::Missing("control region `shared.<client>-blk-control`"))?;
     let data = c
         .symbols()
         .find(|s| {
@@ -99,7 +91,7 @@ pub fn attach(c: &Component) -> Result<Attached, AttachError> {
             size: s.size,
         })
         .ok_or(AttachError::Missing("data window `dma.<device>.<client>`"))?;
-    let channel_name = symbol(&["channel.", client, "-blk"]);
+    let channel_name = symbol("channel.", client, "-blk");
     let mut channel = Channel {
         c: *c,
         driver: c

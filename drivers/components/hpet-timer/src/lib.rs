@@ -5,24 +5,12 @@
 
 pub mod mmio;
 
-use paddock_runtime::{log, sel4, Component, NOTIFICATION};
+use paddock_runtime::{log, Component};
 
 /// Log why the component stops, then block for good: waiting on its
 /// notification (ignoring what arrives) takes no CPU time from the
 /// lower-priority components, as a spin would.
 pub fn stop(c: &Component, why: &dyn core::fmt::Display) -> ! {
     log!("stopped: {why}");
-    park(c)
-}
-
-/// Block for good, as [`stop`] does, without a word.
-pub fn park(c: &Component) -> ! {
-    match c.slot(NOTIFICATION) {
-        Ok(n) => loop {
-            sel4::syscall::wait(n);
-        },
-        Err(_) => loop {
-            sel4::syscall::yield_now();
-        },
-    }
+    c.park()
 }

@@ -58,7 +58,10 @@ pub fn attach(c: &Component, m: Memory) -> Result<(ClientQueues<'static>, u64), 
     let mut pending = 0;
     loop {
         match ClientQueues::attach(m.control, m.window) {
-            Err(SetupError::Info(InfoError::NotReady)) => {
+            // Not published yet, or withdrawn while the driver restarts:
+            // wait for its signal. A page that changed while read: again.
+            Err(SetupError::Info(InfoError::Changing)) => {}
+            Err(SetupError::Info(InfoError::NotReady | InfoError::Withdrawn)) => {
                 let bits = c.wait().unwrap_or(0);
                 pending |= bits & !m.driver.map_or(0, |(_, bit)| bit);
             }

@@ -61,16 +61,25 @@ pub fn serve(
     // SAFETY: the only reference ever made to STORAGE, here, once: `serve`
     // runs once per component, which is single-threaded.
     let storage = unsafe { &mut *core::ptr::addr_of_mut!(STORAGE) };
-    let now = |t: &mut TimerClient| Instant::from_micros((t.now_ns() / 1_000) as i64);
+    let instant = |ns: u64| Instant::from_micros((ns / 1_000) as i64);
     let mut mac_word = [0u8; 8];
     mac_word[..6].copy_from_slice(&mac);
     let seed = timer.now_ns() ^ u64::from_le_bytes(mac_word);
-    let mut apps = NetApps::new(NetConfig::new(mac, seed), storage, queues, now(timer));
+    let mut apps = NetApps::new(
+        NetConfig::new(mac, seed),
+        storage,
+        queues,
+        instant(timer.now_ns()),
+    );
     apps.status_mut().probe = Some(probe);
     let mut last_status: Option<Instant> = None;
+    // The deadline the timer holds: set again only when an earlier one is
+    // wanted or it has passed, so a turn of the loop does not signal the
+    // timer for a deadline it already has (a later one only wakes early).
+    let mut armed: Option<u64> = None;
     loop {
         driver.step()?;
-        let t = now(timer);
+        let t = instant(timer.now_ns());
         if last_status.is_none_or(|l| t >= l + STATUS_EVERY) {
             refresh_status(c, &mut apps, queues, t);
             last_status = Some(t);
@@ -86,13 +95,17 @@ pub fn serve(
         if queues.publish() == Notify::Yes {
             driver.notify();
         }
-        match apps.poll_delay(now(timer)) {
+        let now_ns = timer.now_ns();
+        match apps.poll_delay(instant(now_ns)) {
             Some(d) if d.total_micros() == 0 => continue,
             Some(d) => {
                 let wait_ns = d.total_micros().saturating_mul(1_000).min(MAX_SLEEP_NS);
-                let deadline = timer.now_ns().saturating_add(wait_ns);
-                if timer.set_deadline(deadline).is_err() {
-                    log!("the timer refused a deadline");
+                let deadline = now_ns.saturating_add(wait_ns);
+                if armed.is_none_or(|a| a <= now_ns || deadline < a) {
+                    armed = Some(deadline);
+                    if timer.set_deadline(deadline).is_err() {
+                        log!("the timer refused a deadline");
+                    }
                 }
             }
             None => {}

@@ -16,7 +16,9 @@
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use paddock_blk::{DriverQueues, Geometry, Idle, InfoPage, RequestChecker};
+use paddock_blk::{
+    ControlLayout, DriverQueues, Geometry, Idle, InfoPage, RequestChecker, MAX_QUEUE_DEPTH,
+};
 use paddock_runtime::{entry, log, sel4, Component, SymbolKind};
 use paddock_virtio::blk::{BlkInfo, SECTOR_BYTES};
 use paddock_virtio::MappedRegion;
@@ -65,10 +67,21 @@ struct Running {
 fn start(c: &Component) -> Result<Running, &'static str> {
     let (device, interrupts) = device::bring_up(c)?;
     let info = *device.info();
-    let depth = c
-        .param("queue_depth")
-        .and_then(|d| u32::try_from(d).ok())
-        .unwrap_or(DEFAULT_DEPTH);
+    let depth = match c.param("queue_depth") {
+        None => DEFAULT_DEPTH,
+        Some(d) => {
+            match u32::try_from(d)
+                .ok()
+                .filter(|&d| ControlLayout::for_depth(d).is_ok())
+            {
+                Some(d) => d,
+                None => {
+                    log!("parameter `queue_depth` = {d}: the block protocol takes 1..={MAX_QUEUE_DEPTH}");
+                    return Err("parameter `queue_depth` is out of range");
+                }
+            }
+        }
+    };
     let geometry = device::geometry(&info, depth);
     log!(
         "virtio-blk: {} sectors of {} bytes (logical block {} bytes){}{}, queue of {} entries, completions on MSI-X entry {}",
@@ -93,7 +106,8 @@ fn start(c: &Component) -> Result<Running, &'static str> {
         if s.kind != SymbolKind::Iova || s.name == memory::QUEUES_WINDOW {
             continue;
         }
-        let (queues, end) = client(c, name, s.size, geometry, &info)?;
+        let (queues, end) = client(c, name, s.size, geometry, &info)
+            .inspect_err(|e| log!("client `{name}`: {e}"))?;
         match (service.as_mut(), device.take()) {
             (None, Some(device)) => service = Some(Service::new(device, queues, s.value)),
             (Some(service), _) => {

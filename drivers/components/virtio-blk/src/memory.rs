@@ -63,10 +63,12 @@ pub fn queue(
     let available = avail_ring_bytes(size);
     let used_at = (descriptors + available).next_multiple_of(4);
     let slots = usize::from(size) * SLOT_BYTES;
-    if used_at as u64 + PAGE > window.size || slots as u64 > PAGE {
-        return Err("the `queues` window is too small for the queue");
+    // The window has two pages (`queues_window`): the rings must fit the
+    // first, the request slots the second.
+    if used_at as u64 >= PAGE || slots as u64 > PAGE {
+        return Err("the queue does not fit the first page of the `queues` window");
     }
-    let used = (window.size.min(PAGE) as usize).saturating_sub(used_at);
+    let used = PAGE as usize - used_at;
     // SAFETY: the three parts lie in the first page of the window, which
     // the root task mapped read-write for the component's life, and do not
     // overlap (descriptor table, then the available ring, then the used

@@ -244,7 +244,7 @@ impl<'a, M: Mmio, const N: usize> Service<'a, M, N> {
         };
         let (status, blocks) = match done.result {
             Ok(()) => {
-                self.stats.bytes += u64::from(owner.count) * 512;
+                self.stats.bytes += u64::from(owner.count) * paddock_virtio::blk::SECTOR_BYTES;
                 (Status::Ok, owner.count)
             }
             Err(RequestError::Unsupported) => (Status::Unsupported, 0),

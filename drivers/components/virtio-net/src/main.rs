@@ -42,9 +42,6 @@ fn main(c: Component) -> ! {
     }
 }
 
-/// The IP MTU clients are told: a 1514-byte frame's payload.
-const MTU: u32 = 1500;
-
 struct Running {
     c: Component,
     service: Service,
@@ -110,7 +107,7 @@ fn start(c: &Component) -> Result<Running, &'static str> {
         let client = client(c, name, mac)?;
         client.queues.info().publish(&NetInfo {
             mac,
-            mtu: MTU,
+            mtu: paddock_net::MAX_MTU,
             layout: *client.queues.layout(),
             generation: c.generation() as u32,
         });

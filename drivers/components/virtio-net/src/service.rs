@@ -16,7 +16,7 @@ use core::fmt;
 use core::sync::atomic::AtomicU8;
 
 use paddock_net::{DmaBuf, DriverQueues, Idle, Notify, PeerError, Refusal};
-use paddock_virtio::net::{NetError, MAX_FRAME};
+use paddock_virtio::net::NetError;
 use paddock_virtio::{Iova, Segment};
 
 use crate::copy::copy;
@@ -97,6 +97,8 @@ pub struct Service {
     clients: heapless::Vec<Client, MAX_CLIENTS>,
     /// Frames with the device: which client's, which buffer.
     tx_slots: [Option<(usize, DmaBuf)>; TX_SLOTS],
+    /// The empty entries of `tx_slots`, so sending a frame does not scan.
+    tx_free: heapless::Vec<u16, TX_SLOTS>,
     /// Frames received for nobody (no client has the address).
     pub unaddressed: u64,
 }
@@ -113,9 +115,15 @@ impl Service {
             pool,
             clients: heapless::Vec::new(),
             tx_slots: [const { None }; TX_SLOTS],
+            tx_free: (0..TX_SLOTS as u16).rev().collect(),
             unaddressed: 0,
         };
         let buffers = (s.pool.bytes.len() / POOL_BUFFER as usize).min(POOL_BUFFERS);
+        if buffers == 0 {
+            return Err(NetError::ReceiveBufferTooSmall {
+                len: s.pool.bytes.len() as u32,
+            });
+        }
         for token in 0..buffers as u32 {
             s.post(token)?;
         }
@@ -180,7 +188,9 @@ impl Service {
         let mut posted = false;
         while let Some(r) = self.device.received().map_err(Stop::Device)? {
             let start = r.token as usize * POOL_BUFFER as usize;
-            let len = r.len.min(MAX_FRAME) as usize;
+            // Longer than a frame: no honest device writes it. Delivered
+            // as it is, `complete_rx` drops and counts it.
+            let len = r.len as usize;
             let frame = self.pool.bytes.get(start..start + len).unwrap_or(&[]);
             self.deliver(frame)?;
             self.post(r.token).map_err(Stop::Device)?;
@@ -232,6 +242,8 @@ impl Service {
             else {
                 continue;
             };
+            // Room: the entry was taken from the list when it was filled.
+            let _ = self.tx_free.push(token as u16);
             if let Some(c) = self.clients.get_mut(n).filter(|c| !c.dropped) {
                 c.queues.complete_tx(buf).map_err(|e| Stop::Client(n, e))?;
             }
@@ -246,7 +258,7 @@ impl Service {
         loop {
             let mut any = false;
             for n in 0..self.clients.len() {
-                let Some(slot) = self.tx_slots.iter().position(Option::is_none) else {
+                let Some(&slot) = self.tx_free.last() else {
                     break;
                 };
                 let c = &mut self.clients[n];
@@ -260,8 +272,11 @@ impl Service {
                     iova: Iova(c.window_iova + u64::from(buf.window_offset())),
                     len: buf.len(),
                 };
-                self.device.send(slot as u32, frame).map_err(Stop::Device)?;
-                self.tx_slots[slot] = Some((n, buf));
+                self.device.send(slot.into(), frame).map_err(Stop::Device)?;
+                self.tx_free.pop();
+                if let Some(entry) = self.tx_slots.get_mut(usize::from(slot)) {
+                    *entry = Some((n, buf));
+                }
                 any = true;
                 sent = true;
             }
@@ -285,7 +300,7 @@ impl Service {
     /// client out of receive buffers is not waited for: frames for it are
     /// dropped (and counted) until it gives some back.
     pub fn idle(&mut self) -> Result<Idle, Stop> {
-        let tx_room = self.tx_slots.iter().any(Option::is_none);
+        let tx_room = !self.tx_free.is_empty();
         for (n, c) in self.clients.iter_mut().enumerate() {
             if c.dropped {
                 continue;

@@ -104,7 +104,7 @@ pub(crate) fn read_info<M: Mmio>(
     }
     Ok(NetInfo {
         mac,
-        link_up: status.map(|s| s & LINK_UP != 0),
+        link_up: status.map(link_up),
         mtu,
         features,
     })

@@ -27,24 +27,6 @@ entry!(main);
 /// The data window: mapped here, as it is in the isolated driver's client.
 const DATA_WINDOW: &str = "dma.blk.data";
 
-/// Whether a step's answer asks for the client to be woken: the service
-/// answers one flag per client (or a flag for its one client).
-trait Wake {
-    fn any(self) -> bool;
-}
-
-impl Wake for bool {
-    fn any(self) -> bool {
-        self
-    }
-}
-
-impl Wake for u32 {
-    fn any(self) -> bool {
-        self != 0
-    }
-}
-
 /// The client's wait for the driver, with the driver in the same thread:
 /// run the service until it has answered, sleeping only while the device
 /// owes completions.
@@ -66,7 +48,7 @@ impl DriverSignal for Linked {
         loop {
             self.steps += 1;
             match self.service.step() {
-                Ok(wake) if wake.any() => return,
+                Ok(clients) if clients != 0 => return,
                 Ok(_) => {}
                 Err(why) => stop(&self.c, &why),
             }

@@ -27,7 +27,10 @@ fn main(c: Component) -> ! {
 }
 
 fn run(c: &Component) -> Result<(), &'static str> {
-    let attached = attach(c).map_err(|_| "could not attach")?;
+    let attached = attach(c).map_err(|e| {
+        log!("attaching to the block driver: {e}");
+        "could not attach"
+    })?;
     let g = attached.geometry;
     let window = attached.window.len() as u64;
     let mut signal = attached.channel;

@@ -27,6 +27,9 @@ const MAX_CLIENTS: usize = 8;
 /// How long the first calibration measures: long enough for one part in
 /// 10^4 with QEMU's 10 ns HPET tick and the reads' jitter.
 const CALIBRATION_NS: u64 = 20_000_000;
+/// TSC ticks the calibration may take before the HPET is given up on: 20 s
+/// at 10 GHz, far past 20 ms on any machine paddock runs on.
+const CALIBRATION_TSC_LIMIT: u64 = 200_000_000_000;
 /// How often the clock is measured again over the whole run since the
 /// start, which makes the slope ever more precise.
 const REFRESH_NS: u64 = 1_000_000_000;
@@ -125,6 +128,10 @@ fn main(c: Component) -> ! {
     // Calibrate: two (TSC, HPET) samples CALIBRATION_NS apart.
     let (tsc0, ns0) = (tsc::read(), service.now_ns());
     while service.now_ns().wrapping_sub(ns0) < CALIBRATION_NS {
+        // A counter that does not move would hold the timer here for good.
+        if tsc::read().wrapping_sub(tsc0) > CALIBRATION_TSC_LIMIT {
+            stop(&c, &"the HPET main counter does not advance");
+        }
         core::hint::spin_loop();
     }
     let (tsc1, ns1) = (tsc::read(), service.now_ns());

@@ -15,7 +15,7 @@
 
 use embedded_hal::delay::DelayNs;
 use paddock_hpet::Delay;
-use paddock_hpet_timer::{park, stop};
+use paddock_hpet_timer::stop;
 use paddock_runtime::{entry, log, Component};
 use paddock_timer::{tsc, TimerClient};
 
@@ -86,7 +86,7 @@ fn main(c: Component) -> ! {
         );
     }
     log!("done");
-    park(&c)
+    c.park()
 }
 
 /// Send `raw` and wait (boundedly) for the timer to answer it.

@@ -80,7 +80,7 @@ fn run(c: &Component) -> Result<(), &'static str> {
     let queues = DriverQueues::new(m.control).map_err(|_| "the queues are not usable")?;
     queues.info().publish(&NetInfo {
         mac,
-        mtu: 1500,
+        mtu: paddock_net::MAX_MTU,
         layout,
         generation: c.generation() as u32,
     });
