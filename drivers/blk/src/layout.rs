@@ -133,10 +133,10 @@ mod tests {
     #[test]
     fn regions_are_aligned_and_disjoint() {
         let l = ControlLayout::for_depth(32).unwrap();
-        assert_eq!(l.requests_offset(), 64);
-        assert_eq!(l.requests_bytes(), 128 + 32 * 32);
-        assert_eq!(l.responses_offset(), 64 + 1152);
-        assert_eq!(l.total_bytes(), 64 + 1152 + 128 + 16 * 32);
+        assert_eq!(l.requests_offset(), 128);
+        assert_eq!(l.requests_bytes(), 384 + 32 * 32);
+        assert_eq!(l.responses_offset(), 128 + 1408);
+        assert_eq!(l.total_bytes(), 128 + 1408 + 384 + 16 * 32);
         assert!(l.total_bytes() <= 4096, "depth 32 fits one page");
         let l = ControlLayout::new(4, 2).unwrap();
         assert_eq!(l.responses_offset() % QUEUE_ALIGN, 0);

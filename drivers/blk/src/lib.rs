@@ -112,7 +112,7 @@
 //! ```
 //! use paddock_blk::{BlockClient, Control, ControlLayout, DataWindow, DriverQueues, DriverSignal,
 //!                   Geometry, RequestChecker, Status};
-//! # #[repr(C, align(64))] struct Page([u8; 4096]);
+//! # #[repr(C, align(128))] struct Page([u8; 4096]);
 //! # let (mut control_mem, mut window_mem) = (Box::new(Page([0; 4096])), Box::new(Page([0; 4096])));
 //! let layout = ControlLayout::for_depth(4).unwrap();
 //! // In components these come from `Control::from_raw` / `DataWindow::from_raw`.

@@ -8,7 +8,7 @@
 //! block request is 32 bytes and names its own byte range, so it fits
 //! neither the slot nor the buffer model. This module is the same queue
 //! generalised to any [`Record`] made of whole 32-bit words, and it reuses
-//! what can be reused: the ring's 128-byte [`QueueHeader`] (so a tool that
+//! what can be reused: the ring's 192-byte [`QueueHeader`] (so a tool that
 //! dumps a ring's indices dumps these too), its error types
 //! ([`PeerError`], [`PushError`], [`LayoutError`]) and its wake-up
 //! answers ([`Notify`], [`Idle`]).

@@ -295,9 +295,9 @@ mod tests {
         assert_eq!(l.window_bytes(), 512 * 1024);
         assert_eq!(l.tx_data_offset(), 256 * 1024);
         assert_eq!(l.rx_active_offset(), 128);
-        assert_eq!(l.rx_free_offset(), 128 + 128 + 1024);
-        assert_eq!(l.tx_active_offset(), 128 + 2 * 1152);
-        assert_eq!(l.control_bytes(), 128 + 4 * 1152);
+        assert_eq!(l.rx_free_offset(), 128 + 384 + 1024);
+        assert_eq!(l.tx_active_offset(), 128 + 2 * 1408);
+        assert_eq!(l.control_bytes(), 128 + 4 * 1408);
         for off in [l.rx_free_offset(), l.tx_active_offset(), l.tx_free_offset()] {
             assert_eq!(off % QUEUE_ALIGN, 0);
         }

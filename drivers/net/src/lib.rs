@@ -44,7 +44,7 @@
 //!
 //! ```
 //! use paddock_net::{ClientQueues, Control, DriverQueues, NetInfo, NetLayout, Window};
-//! # #[repr(C, align(64))] struct Mem<const N: usize>([u8; N]);
+//! # #[repr(C, align(128))] struct Mem<const N: usize>([u8; N]);
 //! let layout = NetLayout::for_buffers(4, 4, 2048).unwrap();
 //! # let mut control_mem = Box::new(Mem([0; 8192]));
 //! # let mut window_mem = Box::new(Mem([0; 16384]));

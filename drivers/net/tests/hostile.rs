@@ -25,8 +25,7 @@ const MAC_B: [u8; 6] = [0x02, 0, 0, 0, 0, 0xb];
 fn inject(q: Queue<'_>, d: Descriptor) {
     let tail = q.header().tail.load(Relaxed);
     let slot = &q.slots()[(tail % q.capacity()) as usize];
-    slot.offset.store(d.offset, Relaxed);
-    slot.len.store(d.len, Relaxed);
+    slot.write(d);
     q.header().tail.store(tail.wrapping_add(1), Relaxed);
 }
 

@@ -1,18 +1,23 @@
 //! The shared-memory layout, defined once.
 //!
 //! A queue is a [`QueueHeader`] followed directly by `N` [`Slot`]s (`N` a
-//! power of two). The header puts the producer-written word and the
-//! consumer-written words on separate 64-byte cache lines so the two sides
-//! do not invalidate each other's line on every index update:
+//! power of two). The header gives each control word its own 128 bytes: a
+//! cache line and the neighbour that x86 processors fetch with it (the
+//! adjacent-line prefetcher), so that an index update by one side never
+//! takes away a line the other side reads often: the producer's `tail`, the
+//! wake-up request, which the producer reads at every publish but the
+//! consumer writes only when it is about to sleep, and the consumer's
+//! `head`:
 //!
 //! ```text
 //! offset  size  field              written by
 //!      0     4  tail               producer (Release)
-//!      4    60  (reserved, zero)   nobody
-//!     64     4  head               consumer (Release)
-//!     68     4  signal_requested   consumer sets/cancels, producer clears
-//!     72    56  (reserved, zero)   nobody
-//!    128   8*N  slots[N]           producer (before the Release of tail)
+//!      4   124  (reserved, zero)   nobody
+//!    128     4  signal_requested   consumer sets/cancels, producer clears
+//!    132   124  (reserved, zero)   nobody
+//!    256     4  head               consumer (Release)
+//!    260   124  (reserved, zero)   nobody
+//!    384   8*N  slots[N]           producer (before the Release of tail)
 //! ```
 //!
 //! A slot holds one descriptor `(offset, len)` into the data region, which is
@@ -28,7 +33,8 @@
 //! sizes at compile time.
 
 use crate::error::LayoutError;
-use crate::sync::AtomicU32;
+use crate::queue::Descriptor;
+use crate::sync::{AtomicU32, AtomicU64, Ordering};
 
 /// Control words of one queue. See the module documentation for who writes
 /// what.
@@ -36,34 +42,34 @@ use crate::sync::AtomicU32;
     not(feature = "loom"),
     derive(zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::KnownLayout)
 )]
-#[repr(C, align(64))]
+#[repr(C, align(128))]
 pub struct QueueHeader {
     /// Free-running index of the next slot the producer will fill. Written
     /// only by the producer.
     pub tail: AtomicU32,
-    _reserved0: [u8; 60],
-    /// Free-running index of the next slot the consumer will read. Written
-    /// only by the consumer.
-    pub head: AtomicU32,
+    _reserved0: [u8; 124],
     /// Non-zero: the consumer is about to sleep and asks for a notification
     /// when the tail moves. The consumer sets and cancels it; the producer
     /// clears it when it decides to notify.
     pub signal_requested: AtomicU32,
-    _reserved1: [u8; 56],
+    _reserved1: [u8; 124],
+    /// Free-running index of the next slot the consumer will read. Written
+    /// only by the consumer.
+    pub head: AtomicU32,
+    _reserved2: [u8; 124],
 }
 
-/// One descriptor slot. Plain words from the consumer's point of view: a
-/// value read here is a claim by the producer, checked before use.
+/// One descriptor slot: the buffer's byte offset in bytes 0..4 and its
+/// length in bytes 4..8, both little-endian, accessed as one 64-bit word
+/// (one load or store per descriptor). A value read here is a claim by the
+/// producer, checked before use.
 #[cfg_attr(
     not(feature = "loom"),
     derive(zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::KnownLayout)
 )]
 #[repr(C)]
 pub struct Slot {
-    /// Byte offset of the buffer in the data region.
-    pub offset: AtomicU32,
-    /// Bytes of the buffer in use.
-    pub len: AtomicU32,
+    word: AtomicU64,
 }
 
 impl QueueHeader {
@@ -72,10 +78,11 @@ impl QueueHeader {
     pub fn new() -> Self {
         Self {
             tail: AtomicU32::new(0),
-            _reserved0: [0; 60],
-            head: AtomicU32::new(0),
+            _reserved0: [0; 124],
             signal_requested: AtomicU32::new(0),
-            _reserved1: [0; 56],
+            _reserved1: [0; 124],
+            head: AtomicU32::new(0),
+            _reserved2: [0; 124],
         }
     }
 }
@@ -90,8 +97,24 @@ impl Slot {
     /// An empty slot.
     pub fn new() -> Self {
         Self {
-            offset: AtomicU32::new(0),
-            len: AtomicU32::new(0),
+            word: AtomicU64::new(0),
+        }
+    }
+
+    /// Writes `d` (Relaxed: the queue's tail store orders it).
+    #[inline]
+    pub fn write(&self, d: Descriptor) {
+        let word = u64::from(d.offset) | u64::from(d.len) << 32;
+        self.word.store(word.to_le(), Ordering::Relaxed);
+    }
+
+    /// Reads the descriptor (Relaxed: the queue's tail load orders it).
+    #[inline]
+    pub fn read(&self) -> Descriptor {
+        let word = u64::from_le(self.word.load(Ordering::Relaxed));
+        Descriptor {
+            offset: word as u32,
+            len: (word >> 32) as u32,
         }
     }
 }
@@ -103,11 +126,13 @@ impl Default for Slot {
 }
 
 /// Bytes of [`QueueHeader`].
-pub const HEADER_BYTES: usize = 128;
+pub const HEADER_BYTES: usize = 384;
 /// Bytes of one [`Slot`].
 pub const SLOT_BYTES: usize = 8;
-/// Alignment a queue's memory must have (the header's cache-line alignment).
-pub const QUEUE_ALIGN: usize = 64;
+/// Alignment a queue's memory must have: the header's, so that each
+/// control word's 128 bytes are a pair of lines the prefetcher fetches
+/// together.
+pub const QUEUE_ALIGN: usize = 128;
 /// Alignment of a data region's base, and granularity of buffer sizes, so
 /// that every buffer starts on a cache line.
 pub const DATA_ALIGN: usize = 64;
@@ -121,9 +146,9 @@ pub mod offsets {
     /// `QueueHeader::tail`.
     pub const TAIL: usize = 0;
     /// `QueueHeader::head`.
-    pub const HEAD: usize = 64;
+    pub const HEAD: usize = 256;
     /// `QueueHeader::signal_requested`.
-    pub const SIGNAL_REQUESTED: usize = 68;
+    pub const SIGNAL_REQUESTED: usize = 128;
     /// First slot.
     pub const SLOTS: usize = super::HEADER_BYTES;
 }
@@ -260,11 +285,11 @@ mod tests {
 
     #[test]
     fn queue_sizes() {
-        assert_eq!(queue_bytes(1), Some(136));
-        assert_eq!(queue_bytes(512), Some(128 + 4096));
+        assert_eq!(queue_bytes(1), Some(392));
+        assert_eq!(queue_bytes(512), Some(384 + 4096));
         assert_eq!(queue_bytes(0), None);
         assert_eq!(queue_bytes(3), None);
-        assert_eq!(queue_bytes(MAX_SLOTS), Some(128 + 8 * (1 << 31)));
+        assert_eq!(queue_bytes(MAX_SLOTS), Some(384 + 8 * (1 << 31)));
     }
 
     #[test]
@@ -281,10 +306,10 @@ mod tests {
     #[test]
     fn channel_layout_packs_aligned() {
         let l = ChannelLayout::new(2, 64, 2).unwrap();
-        assert_eq!(l.queue_bytes(), 144);
-        assert_eq!(l.free_offset(), 192);
-        assert_eq!(l.data_offset(), 384);
-        assert_eq!(l.total_bytes(), 384 + 128);
+        assert_eq!(l.queue_bytes(), 400);
+        assert_eq!(l.free_offset(), 512);
+        assert_eq!(l.data_offset(), 960);
+        assert_eq!(l.total_bytes(), 960 + 128);
         assert_eq!(
             ChannelLayout::new(4, 64, 8),
             Err(LayoutError::QueueSmallerThanBuffers {

@@ -31,8 +31,8 @@
 //!
 //! # Memory layout
 //!
-//! A queue is a 128-byte [`QueueHeader`](layout::QueueHeader) (tail on one
-//! cache line, head and signal request on the next) followed by a
+//! A queue is a 384-byte [`QueueHeader`](layout::QueueHeader) (tail, signal
+//! request and head each in its own 128 bytes) followed by a
 //! power-of-two number of 8-byte [`Slot`](layout::Slot)s `(offset, len)`.
 //! A data region is `buffers * buf_size` bytes, `buf_size` a multiple of 64.
 //! All zero is the valid empty state. [`layout`] has the exact table and the
@@ -60,7 +60,7 @@
 //! ```
 //! use paddock_ring::{layout::ChannelLayout, ByteReader, ByteWriter, DataRegion, Idle, Queue,
 //!                    Receiver, Sender};
-//! # #[repr(C, align(64))] struct Page([u8; 4096]);
+//! # #[repr(C, align(128))] struct Page([u8; 4096]);
 //! # let mut mem = Box::new(Page([0; 4096]));
 //! let l = ChannelLayout::new(8, 64, 8).unwrap();
 //! // In a component these come from `Queue::from_raw` / `DataRegion::from_raw`

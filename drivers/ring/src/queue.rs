@@ -58,6 +58,30 @@
 //! Suppression: while the consumer is busy it has no request set, so a
 //! producer publishing many batches sends no signals; a sleeping consumer
 //! gets one signal, since the producer clears the request as it notifies.
+//!
+//! # Deferred wake-up check
+//!
+//! P-FENCE is the expensive part of a publish on a multi-core machine: it
+//! waits until the tail store, and every slot store before it, has reached
+//! the cache, which takes a cache-line transfer when the consumer has just
+//! read those lines. A producer that publishes often and keeps working may
+//! instead call [`Producer::publish_deferred`]: it stores `tail` and looks
+//! at `signal_requested` with a plain load (the request has its own cache
+//! line, so this is a hit), and notifies if a request is already visible.
+//! It skips P-FENCE, so a consumer going to sleep at that very moment may
+//! be missed; that wake-up is only *deferred*, never lost, as long as the
+//! producer calls [`Producer::settle`] (P-FENCE, then step 3) before it
+//! waits for anything or stops publishing. The argument above applies to
+//! the settle's fence: if C-FENCE comes first, the settle sees the
+//! request; if P-FENCE comes first, the consumer's re-check sees every
+//! tail stored before it. A later `publish_deferred` also wakes the
+//! consumer, since by then the request is visible to the plain load. The
+//! loom test checks that deferring and settling loses nothing, and that
+//! deferring without the settle does.
+//!
+//! On a single core (seL4 as paddock configures it) the store buffering
+//! this guards against cannot happen between components at all, but the
+//! protocol does not rely on that.
 
 use crate::error::{LayoutError, PeerError, PushError};
 use crate::layout::{is_valid_slot_count, QueueHeader, Slot};
@@ -86,6 +110,7 @@ pub enum Notify {
 
 impl Notify {
     /// `true` for [`Notify::Yes`].
+    #[inline]
     pub fn is_needed(self) -> bool {
         self == Notify::Yes
     }
@@ -155,6 +180,7 @@ impl<'a> Queue<'a> {
     }
 
     /// Number of slots.
+    #[inline]
     pub fn capacity(&self) -> u32 {
         // Checked in `new` to fit.
         self.slots.len() as u32
@@ -170,13 +196,27 @@ impl<'a> Queue<'a> {
         self.slots
     }
 
+    #[inline]
     fn mask(&self) -> u32 {
         self.capacity() - 1
     }
 
+    #[inline]
     fn slot(&self, index: u32) -> &'a Slot {
         // In bounds: the mask is `len - 1` and `len` is a power of two.
         &self.slots[(index & self.mask()) as usize]
+    }
+
+    /// The slots of `count` indices from `first` (at most a capacity), as
+    /// the two contiguous runs they occupy, so batch loops need no mask
+    /// per item.
+    #[inline]
+    fn runs(&self, first: u32, count: usize) -> (&'a [Slot], &'a [Slot]) {
+        let start = (first & self.mask()) as usize;
+        let (to_end, from_start) = self.slots.split_at(start);
+        let in_first = count.min(from_start.len());
+        let rest = (count - in_first).min(to_end.len());
+        (&from_start[..in_first], &self.slots[..rest])
     }
 }
 
@@ -203,6 +243,9 @@ pub struct Producer<'a> {
     published: u32,
     /// The last consumer head accepted, always in `[.., published]`.
     head: u32,
+    /// A [`publish_deferred`](Self::publish_deferred) has not yet been
+    /// followed by the fenced check of [`settle`](Self::settle).
+    unsettled: bool,
 }
 
 impl<'a> Producer<'a> {
@@ -222,16 +265,19 @@ impl<'a> Producer<'a> {
             tail,
             published: tail,
             head,
+            unsettled: false,
         })
     }
 
     /// Number of slots.
+    #[inline]
     pub fn capacity(&self) -> u32 {
         self.q.capacity()
     }
 
     /// Reads and checks the consumer's head. It may only move forward, and
     /// never past what we published.
+    #[inline]
     fn refresh_head(&mut self) -> Result<(), PeerError> {
         // P-ACQ-HEAD. Acquire: pairs with C-REL-HEAD (the Release store in
         // `Consumer::release`), so the consumer's reads of the slots it
@@ -249,6 +295,7 @@ impl<'a> Producer<'a> {
     }
 
     /// Slots that can be pushed now, after looking at the consumer's head.
+    #[inline]
     pub fn free_slots(&mut self) -> Result<u32, PeerError> {
         self.refresh_head()?;
         Ok(self.capacity() - self.tail.wrapping_sub(self.head))
@@ -256,6 +303,7 @@ impl<'a> Producer<'a> {
 
     /// Writes `d` into the next slot. Not visible to the consumer until
     /// [`publish`](Self::publish).
+    #[inline]
     pub fn push(&mut self, d: Descriptor) -> Result<(), PushError> {
         if self.tail.wrapping_sub(self.head) == self.capacity() {
             self.refresh_head()?;
@@ -263,34 +311,107 @@ impl<'a> Producer<'a> {
                 return Err(PushError::Full);
             }
         }
-        let slot = self.q.slot(self.tail);
-        // Relaxed: ordered before the consumer's reads by P-REL-TAIL in
-        // `publish`.
-        slot.offset.store(d.offset, Ordering::Relaxed);
-        slot.len.store(d.len, Ordering::Relaxed);
+        // Ordered before the consumer's reads by P-REL-TAIL in `publish`.
+        self.q.slot(self.tail).write(d);
         self.tail = self.tail.wrapping_add(1);
         Ok(())
     }
 
+    /// Writes as many of `ds` as there are free slots for, in order, and
+    /// returns how many; like that many [`push`](Self::push)es, in one
+    /// pass. Not visible to the consumer until [`publish`](Self::publish).
+    #[inline]
+    pub fn push_slice(&mut self, ds: &[Descriptor]) -> Result<usize, PeerError> {
+        let mut free = self.capacity() - self.tail.wrapping_sub(self.head);
+        if (free as usize) < ds.len() {
+            self.refresh_head()?;
+            free = self.capacity() - self.tail.wrapping_sub(self.head);
+        }
+        let n = ds.len().min(free as usize);
+        let (first, second) = self.q.runs(self.tail, n);
+        let (ds_first, ds_second) = ds[..n].split_at(first.len());
+        for (slot, d) in first.iter().zip(ds_first) {
+            slot.write(*d);
+        }
+        for (slot, d) in second.iter().zip(ds_second) {
+            slot.write(*d);
+        }
+        // `n <= free <= capacity`, a `u32`.
+        self.tail = self.tail.wrapping_add(n as u32);
+        Ok(n)
+    }
+
     /// Pushes not yet published.
+    #[inline]
     pub fn unpublished(&self) -> u32 {
         self.tail.wrapping_sub(self.published)
     }
 
     /// Makes every push so far visible to the consumer, and says whether the
     /// consumer asked to be woken (see the module documentation).
+    #[inline]
     pub fn publish(&mut self) -> Notify {
-        if self.tail == self.published {
+        if !self.store_tail() {
             // Nothing new: a sleeping consumer has nothing to wake up for.
             return Notify::No;
         }
-        // P-REL-TAIL. Release: pairs with C-ACQ-TAIL (the Acquire load in
-        // `Consumer::refresh_tail`), making the slot writes visible.
-        self.q.header.tail.store(self.tail, Ordering::Release);
-        self.published = self.tail;
+        self.unsettled = true;
+        self.settle()
+    }
+
+    /// Makes every push so far visible to the consumer without the full
+    /// fence of [`publish`](Self::publish): notifies only a consumer whose
+    /// request to be woken is already visible. Call [`settle`](Self::settle)
+    /// before this component waits for anything or stops publishing, or a
+    /// consumer that went to sleep meanwhile may sleep on (module
+    /// documentation, "Deferred wake-up check").
+    #[inline]
+    pub fn publish_deferred(&mut self) -> Notify {
+        if !self.store_tail() {
+            return Notify::No;
+        }
+        let notify = self.take_request();
+        // A request taken means the consumer will be signalled and look
+        // again, so nothing is left to check; otherwise the settle's fenced
+        // look is still owed.
+        self.unsettled = !notify.is_needed();
+        notify
+    }
+
+    /// The wake-up check owed by earlier
+    /// [`publish_deferred`](Self::publish_deferred) calls: a full fence,
+    /// then a look at the consumer's request. Costs nothing when nothing is
+    /// owed.
+    #[inline]
+    pub fn settle(&mut self) -> Notify {
+        if !self.unsettled {
+            return Notify::No;
+        }
+        self.unsettled = false;
         // P-FENCE: orders the tail store before the flag load; pairs with
         // C-FENCE in `Consumer::request_signal`.
         fence(Ordering::SeqCst);
+        self.take_request()
+    }
+
+    /// P-REL-TAIL: stores the tail if there are unpublished pushes; returns
+    /// whether it did.
+    #[inline]
+    fn store_tail(&mut self) -> bool {
+        if self.tail == self.published {
+            return false;
+        }
+        // Release: pairs with C-ACQ-TAIL (the Acquire load in
+        // `Consumer::refresh_tail`), making the slot writes visible.
+        self.q.header.tail.store(self.tail, Ordering::Release);
+        self.published = self.tail;
+        true
+    }
+
+    /// Step 3 of the producer's side: takes the consumer's request to be
+    /// woken, if one is visible.
+    #[inline]
+    fn take_request(&self) -> Notify {
         let flag = &self.q.header.signal_requested;
         // Relaxed: the fences order these against the consumer's flag
         // store and tail re-check; nothing is read through the flag. The
@@ -347,6 +468,7 @@ impl<'a> Consumer<'a> {
     }
 
     /// Number of slots.
+    #[inline]
     pub fn capacity(&self) -> u32 {
         self.q.capacity()
     }
@@ -354,6 +476,7 @@ impl<'a> Consumer<'a> {
     /// Reads and checks the producer's tail. It may only move forward, and
     /// at most a capacity past the head we released (the producer cannot
     /// know of slots we read but did not release).
+    #[inline]
     fn refresh_tail(&mut self) -> Result<(), PeerError> {
         // C-ACQ-TAIL. Acquire: pairs with P-REL-TAIL (the Release store in
         // `Producer::publish`), so the slots below `tail` are written.
@@ -371,6 +494,7 @@ impl<'a> Consumer<'a> {
     }
 
     /// Descriptors ready to pop, after looking at the producer's tail.
+    #[inline]
     pub fn available(&mut self) -> Result<u32, PeerError> {
         self.refresh_tail()?;
         Ok(self.tail.wrapping_sub(self.head))
@@ -379,6 +503,7 @@ impl<'a> Consumer<'a> {
     /// Takes the next descriptor, if any. Its slot is handed back to the
     /// producer at the next [`release`](Self::release) (or
     /// [`request_signal`](Self::request_signal)).
+    #[inline]
     pub fn pop(&mut self) -> Result<Option<Descriptor>, PeerError> {
         if self.head == self.tail {
             self.refresh_tail()?;
@@ -386,18 +511,39 @@ impl<'a> Consumer<'a> {
                 return Ok(None);
             }
         }
-        let slot = self.q.slot(self.head);
-        // Relaxed: made visible by C-ACQ-TAIL in `refresh_tail`; ordered
-        // before the producer's reuse of the slot by C-REL-HEAD in `release`.
-        let d = Descriptor {
-            offset: slot.offset.load(Ordering::Relaxed),
-            len: slot.len.load(Ordering::Relaxed),
-        };
+        // Made visible by C-ACQ-TAIL in `refresh_tail`; ordered before the
+        // producer's reuse of the slot by C-REL-HEAD in `release`.
+        let d = self.q.slot(self.head).read();
         self.head = self.head.wrapping_add(1);
         Ok(Some(d))
     }
 
+    /// Takes up to `out.len()` descriptors into `out`, in order, and returns
+    /// how many; like that many [`pop`](Self::pop)s, in one pass. Their
+    /// slots are handed back at the next [`release`](Self::release).
+    #[inline]
+    pub fn pop_into(&mut self, out: &mut [Descriptor]) -> Result<usize, PeerError> {
+        let mut ready = self.tail.wrapping_sub(self.head);
+        if (ready as usize) < out.len() {
+            self.refresh_tail()?;
+            ready = self.tail.wrapping_sub(self.head);
+        }
+        let n = out.len().min(ready as usize);
+        let (first, second) = self.q.runs(self.head, n);
+        let (out_first, out_second) = out[..n].split_at_mut(first.len());
+        for (d, slot) in out_first.iter_mut().zip(first) {
+            *d = slot.read();
+        }
+        for (d, slot) in out_second.iter_mut().zip(second) {
+            *d = slot.read();
+        }
+        // `n <= ready <= capacity`, a `u32`.
+        self.head = self.head.wrapping_add(n as u32);
+        Ok(n)
+    }
+
     /// Hands the slots popped so far back to the producer.
+    #[inline]
     pub fn release(&mut self) {
         if self.head == self.released {
             return;
@@ -412,10 +558,12 @@ impl<'a> Consumer<'a> {
     /// Before sleeping: releases popped slots, asks the producer for a
     /// signal, and re-checks the queue (see the module documentation).
     /// Wait on the notification only on [`Idle::Sleep`].
+    #[inline]
     pub fn request_signal(&mut self) -> Result<Idle, PeerError> {
         self.request_signal_with(true)
     }
 
+    #[inline]
     fn request_signal_with(&mut self, full_fence: bool) -> Result<Idle, PeerError> {
         self.release();
         let flag = &self.q.header.signal_requested;

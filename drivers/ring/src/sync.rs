@@ -6,9 +6,9 @@
 //! go through here: the data region and the layout arithmetic never change.
 
 #[cfg(feature = "loom")]
-pub(crate) use loom::sync::atomic::{fence, AtomicU32};
+pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64};
 
 #[cfg(not(feature = "loom"))]
-pub(crate) use core::sync::atomic::{fence, AtomicU32};
+pub(crate) use core::sync::atomic::{fence, AtomicU32, AtomicU64};
 
 pub(crate) use core::sync::atomic::Ordering;

@@ -20,8 +20,7 @@ const L: ChannelLayout = match ChannelLayout::new(8, 64, 8) {
 
 fn write_slot(q: Queue<'_>, index: u32, d: Descriptor) {
     let slot = &q.slots()[(index % q.capacity()) as usize];
-    slot.offset.store(d.offset, Relaxed);
-    slot.len.store(d.len, Relaxed);
+    slot.write(d);
 }
 
 /// A hostile producer publishing `d` as the next descriptor of `q`.

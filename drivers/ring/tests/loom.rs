@@ -11,7 +11,9 @@
 //! sticky bit, so a pending signal ends the wait at once). A deliberately
 //! broken consumer, one that sets its request without the re-check or
 //! without the full fence before it, must make the model fail: that shows
-//! the check can fail at all.
+//! the check can fail at all. The same property holds for a producer that
+//! publishes with `publish_deferred` and calls `settle` before it stops,
+//! and fails for one that never settles.
 #![cfg(feature = "loom")]
 
 use loom::sync::atomic::AtomicBool;
@@ -41,15 +43,33 @@ enum Variant {
     NoFence,
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum Publish {
+    /// `Producer::publish`, fenced every time.
+    Fenced,
+    /// `Producer::publish_deferred` per item, then `settle` once.
+    DeferredThenSettle,
+    /// `Producer::publish_deferred` per item and no settle: wrong.
+    DeferredNeverSettled,
+}
+
 /// A producer publishing `items` descriptors one by one, signalling when
 /// told to; a consumer draining them and sleeping when told it may.
 fn wake_up_model(items: u32, variant: Variant) {
+    wake_up_model_with(items, variant, Publish::Fenced);
+}
+
+fn wake_up_model_with(items: u32, variant: Variant, publish: Publish) {
     loom::model(move || {
         let shared = Arc::new(Shared {
             header: QueueHeader::new(),
             slots: [Slot::new(), Slot::new()],
         });
-        // The consumer's notification: a sticky bit.
+        // The consumer's notification: a sticky bit. Signalling sets it with
+        // a read-modify-write, not a plain store: loom mis-models a plain
+        // store racing the consumer's compare-exchange below, and then
+        // reports a joined thread's store as unseen after the join (the
+        // family of tokio-rs/loom#254).
         let notification = Arc::new(AtomicBool::new(false));
 
         let producer = {
@@ -59,9 +79,16 @@ fn wake_up_model(items: u32, variant: Variant) {
                 let mut p = Producer::new(shared.queue()).unwrap();
                 for i in 0..items {
                     p.push(Descriptor { offset: i, len: 0 }).unwrap();
-                    if p.publish().is_needed() {
-                        notification.store(true, SeqCst);
+                    let notify = match publish {
+                        Publish::Fenced => p.publish(),
+                        _ => p.publish_deferred(),
+                    };
+                    if notify.is_needed() {
+                        notification.fetch_or(true, SeqCst);
                     }
+                }
+                if publish == Publish::DeferredThenSettle && p.settle().is_needed() {
+                    notification.fetch_or(true, SeqCst);
                 }
             })
         };
@@ -131,4 +158,16 @@ fn dropping_the_recheck_loses_a_wake_up() {
 #[should_panic(expected = "lost wake-up")]
 fn dropping_the_fence_loses_a_wake_up() {
     wake_up_model(1, Variant::NoFence);
+}
+
+#[test]
+fn deferred_publishes_then_a_settle_lose_no_wake_up() {
+    wake_up_model_with(1, Variant::Correct, Publish::DeferredThenSettle);
+    wake_up_model_with(2, Variant::Correct, Publish::DeferredThenSettle);
+}
+
+#[test]
+#[should_panic(expected = "lost wake-up")]
+fn deferred_publishes_without_a_settle_lose_a_wake_up() {
+    wake_up_model_with(1, Variant::Correct, Publish::DeferredNeverSettled);
 }

@@ -19,8 +19,7 @@ const L: ChannelLayout = match ChannelLayout::new(8, 64, 8) {
 fn inject(q: Queue<'_>, d: Descriptor) {
     let tail = q.header().tail.load(Relaxed);
     let slot = &q.slots()[(tail % q.capacity()) as usize];
-    slot.offset.store(d.offset, Relaxed);
-    slot.len.store(d.len, Relaxed);
+    slot.write(d);
     q.header().tail.store(tail.wrapping_add(1), Relaxed);
 }
 

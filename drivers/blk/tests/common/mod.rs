@@ -16,15 +16,15 @@ use paddock_blk::{
 use zerocopy::IntoBytes;
 
 #[derive(Clone, Copy, zerocopy::IntoBytes, zerocopy::FromBytes, zerocopy::Immutable)]
-#[repr(C, align(64))]
-struct Line([u8; 64]);
+#[repr(C, align(128))]
+struct Line([u8; 128]);
 
-/// A zeroed, 64-byte aligned block of at least `bytes` bytes.
+/// A zeroed block, aligned as a queue must be (128 bytes), of at least `bytes` bytes.
 pub struct Mem(Vec<Line>);
 
 impl Mem {
     pub fn new(bytes: usize) -> Self {
-        Self(vec![Line([0; 64]); bytes.div_ceil(64)])
+        Self(vec![Line([0; 128]); bytes.div_ceil(128)])
     }
 
     pub fn bytes(&mut self) -> &mut [u8] {

@@ -23,13 +23,13 @@ pub const CLIENT_IP: Ipv4Address = Ipv4Address::new(10, 0, 0, 2);
 pub const PEER_IP: Ipv4Address = Ipv4Address::new(10, 0, 0, 1);
 
 #[derive(Clone, Copy, zerocopy::IntoBytes, zerocopy::FromBytes, zerocopy::Immutable)]
-#[repr(C, align(64))]
-struct Line([u8; 64]);
+#[repr(C, align(128))]
+struct Line([u8; 128]);
 
-/// Zeroed, 64-byte aligned memory that lives for the rest of the test.
+/// Zeroed memory, aligned as a queue must be (128 bytes), that lives for the rest of the test.
 pub fn leak_bytes(bytes: usize) -> &'static mut [u8] {
     use zerocopy::IntoBytes;
-    let lines = vec![Line([0; 64]); bytes.div_ceil(64)].leak();
+    let lines = vec![Line([0; 128]); bytes.div_ceil(128)].leak();
     lines.as_mut_bytes()
 }
 

@@ -1,4 +1,4 @@
-//! Shared memory for host tests: zeroed, cache-line aligned blocks carved
+//! Shared memory for host tests: zeroed, queue-aligned blocks carved
 //! into a channel's queues and data region.
 #![allow(dead_code)]
 
@@ -7,15 +7,16 @@ use paddock_ring::{DataRegion, Queue};
 use zerocopy::IntoBytes;
 
 #[derive(Clone, Copy, zerocopy::IntoBytes, zerocopy::FromBytes, zerocopy::Immutable)]
-#[repr(C, align(64))]
-struct Line([u8; 64]);
+#[repr(C, align(128))]
+struct Line([u8; 128]);
 
-/// A zeroed, 64-byte aligned block of at least `bytes` bytes.
+/// A zeroed block of at least `bytes` bytes, aligned as a queue must be
+/// (`QUEUE_ALIGN`, 128).
 pub struct Mem(Vec<Line>);
 
 impl Mem {
     pub fn new(bytes: usize) -> Self {
-        Self(vec![Line([0; 64]); bytes.div_ceil(64)])
+        Self(vec![Line([0; 128]); bytes.div_ceil(128)])
     }
 
     pub fn bytes(&mut self) -> &mut [u8] {
