@@ -81,12 +81,14 @@ impl<'a> Sender<'a> {
     }
 
     /// The data region.
+    #[inline]
     pub fn region(&self) -> &DataRegion<'a> {
         &self.region
     }
 
     /// An empty buffer to fill, if one is available: first the never-used
     /// ones, then those the receiver gave back (checked).
+    #[inline]
     pub fn alloc(&mut self) -> Result<Option<Buf>, PeerError> {
         if let Some(buf) = self.region.buffer(self.fresh) {
             self.fresh += 1;
@@ -99,18 +101,21 @@ impl<'a> Sender<'a> {
     }
 
     /// Copies as much of `src` as fits into `buf` after its bytes in use.
+    #[inline]
     pub fn append(&self, buf: &mut Buf, src: &[u8]) -> usize {
         self.region.append(buf, src)
     }
 
     /// Queues `buf` for the receiver; visible at the next
     /// [`publish`](Self::publish).
+    #[inline]
     pub fn send(&mut self, buf: Buf) -> Result<(), PeerError> {
         self.active.push(buf.descriptor()).map_err(overflow)
     }
 
     /// Publishes sent buffers and releases the free-queue slots consumed.
     /// Signal the receiver on [`Notify::Yes`].
+    #[inline]
     pub fn publish(&mut self) -> Notify {
         self.free.release();
         self.active.publish()
@@ -118,6 +123,7 @@ impl<'a> Sender<'a> {
 
     /// Out of buffers and about to sleep: asks the receiver to signal when it
     /// gives buffers back. Wait only on [`Idle::Sleep`].
+    #[inline]
     pub fn request_signal(&mut self) -> Result<Idle, PeerError> {
         if self.fresh < self.region.buffers() {
             return Ok(Idle::MoreWork);
@@ -150,11 +156,13 @@ impl<'a> Receiver<'a> {
     }
 
     /// The data region.
+    #[inline]
     pub fn region(&self) -> &DataRegion<'a> {
         &self.region
     }
 
     /// The next filled buffer, checked.
+    #[inline]
     pub fn recv(&mut self) -> Result<Option<Buf>, PeerError> {
         match self.active.pop()? {
             Some(d) => self.region.check(d).map(Some),
@@ -164,23 +172,27 @@ impl<'a> Receiver<'a> {
 
     /// Buffers the sender has sent and this side has not yet received,
     /// checked against the queue's capacity like every index of the peer.
+    #[inline]
     pub fn waiting(&mut self) -> Result<u32, PeerError> {
         self.active.available()
     }
 
     /// Buffers the ring's data region holds: when [`waiting`](Self::waiting)
     /// reaches it, the sender has none left.
+    #[inline]
     pub fn buffers(&self) -> u32 {
         self.region.buffers()
     }
 
     /// Copies bytes of `buf` from `at` into `dst`.
+    #[inline]
     pub fn read(&self, buf: &Buf, at: u32, dst: &mut [u8]) -> usize {
         self.region.read(buf, at, dst)
     }
 
     /// Gives `buf` back to the sender; visible at the next
     /// [`publish`](Self::publish).
+    #[inline]
     pub fn give_back(&mut self, mut buf: Buf) -> Result<(), PeerError> {
         buf.set_len(0);
         self.free.push(buf.descriptor()).map_err(overflow)
@@ -188,6 +200,7 @@ impl<'a> Receiver<'a> {
 
     /// Releases the active-queue slots consumed and publishes the buffers
     /// given back. Signal the sender on [`Notify::Yes`].
+    #[inline]
     pub fn publish(&mut self) -> Notify {
         self.active.release();
         self.free.publish()
@@ -195,6 +208,7 @@ impl<'a> Receiver<'a> {
 
     /// Nothing to receive and about to sleep: asks the sender to signal when
     /// it sends. Wait only on [`Idle::Sleep`].
+    #[inline]
     pub fn request_signal(&mut self) -> Result<Idle, PeerError> {
         self.active.request_signal()
     }

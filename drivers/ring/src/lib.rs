@@ -97,6 +97,7 @@
 #![warn(missing_docs)]
 
 mod channel;
+pub mod copy;
 mod error;
 pub mod layout;
 pub mod queue;

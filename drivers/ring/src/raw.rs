@@ -6,7 +6,7 @@
 //! whatever the peer writes is a value to check, never undefined behaviour.
 #![allow(unsafe_code)]
 
-use core::sync::atomic::AtomicU8;
+use core::sync::atomic::{AtomicU64, AtomicU8};
 
 use crate::error::LayoutError;
 #[cfg(not(feature = "loom"))]
@@ -77,4 +77,103 @@ impl<'a> DataRegion<'a> {
         let bytes = unsafe { core::slice::from_raw_parts(ptr.cast::<AtomicU8>(), len) };
         DataRegion::new(bytes, buf_size, buffers)
     }
+}
+
+/// `bytes` as the bytes before its first 8-byte boundary, the whole 8-byte
+/// words from there, and the bytes after the last whole word: the shape
+/// [`copy`](crate::copy) moves a word at a time.
+///
+/// The same memory is then accessed both as bytes and as words. Within
+/// this address space that never races: a buffer is touched by one side at
+/// a time, handed over through the queues' Release/Acquire pairs. The peer
+/// writing at the same moment is another address space, outside this
+/// program's memory model; what it can do is change values, which the
+/// atomics already allow for.
+pub(crate) fn split_words(bytes: &[AtomicU8]) -> (&[AtomicU8], &[AtomicU64], &[AtomicU8]) {
+    // SAFETY: `align_to` returns only in-bounds, correctly aligned words;
+    // AtomicU64 has the size of 8 AtomicU8s, accepts any bit pattern and
+    // is, like them, accessed only atomically (interior mutability through
+    // a shared reference is what both types are for); the borrow of the
+    // result is tied to that of `bytes`.
+    unsafe { bytes.align_to::<AtomicU64>() }
+}
+
+/// Copies `n` bytes from `src` to `dst` with `rep movsb`, whose fast-string
+/// form (ERMSB, FSRM) copies at about `memcpy`'s speed for a few hundred
+/// bytes and more, without making the compiler treat shared memory as
+/// plain memory.
+///
+/// What it does is what a loop of relaxed `AtomicU8` loads and stores
+/// does: every byte is read and written once, whole (a byte cannot tear),
+/// in some order. So the shared side may be written by the peer meanwhile
+/// with the same meaning as for the crate's other accesses: a race on
+/// values. The compiler sees an opaque block that reads `src` and writes
+/// `dst`, so it neither moves the copy past the queues' Release stores and
+/// Acquire loads around it nor assumes anything about the bytes. The
+/// processor orders a later store (the tail's Release) after the string
+/// operation's stores.
+///
+/// # Safety
+///
+/// `src` must be valid for reads and `dst` for writes of `n` bytes, for the
+/// duration of the call, and neither may be memory this address space
+/// accesses non-atomically meanwhile.
+#[cfg(target_arch = "x86_64")]
+unsafe fn copy_bytes(dst: *mut u8, src: *const u8, n: usize) {
+    // SAFETY: the caller guarantees both ranges; the direction flag is
+    // clear on entry to an `asm!` block (Rust's x86 ABI), so the copy runs
+    // forward from the given pointers; the clobbered rcx, rdi and rsi are
+    // declared; no stack is used and flags are preserved.
+    unsafe {
+        core::arch::asm!(
+            "rep movsb",
+            inout("rcx") n => _,
+            inout("rdi") dst => _,
+            inout("rsi") src => _,
+            options(nostack, preserves_flags)
+        );
+    }
+}
+
+/// Copies `src` into the start of shared `dst` (the shorter length).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn copy_to_shared(dst: &[AtomicU8], src: &[u8]) -> usize {
+    let n = dst.len().min(src.len());
+    // SAFETY: both ranges hold `n` bytes (the shorter slice's length);
+    // `dst` is atomics, which this address space never accesses
+    // non-atomically, and writing through a pointer from a shared
+    // reference to them is what their interior mutability allows; `src`
+    // is borrowed shared, so nothing writes it during the call.
+    unsafe { copy_bytes(dst.as_ptr().cast::<u8>().cast_mut(), src.as_ptr(), n) };
+    n
+}
+
+/// Copies the start of shared `src` into `dst` (the shorter length).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn copy_from_shared(dst: &mut [u8], src: &[AtomicU8]) -> usize {
+    let n = dst.len().min(src.len());
+    // SAFETY: both ranges hold `n` bytes; `dst` is borrowed exclusively;
+    // `src` is atomics, only ever accessed atomically here.
+    unsafe { copy_bytes(dst.as_mut_ptr(), src.as_ptr().cast::<u8>(), n) };
+    n
+}
+
+/// Copies the start of shared `src` into shared `dst` (the shorter length).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn copy_within_shared(dst: &[AtomicU8], src: &[AtomicU8]) -> usize {
+    let n = dst.len().min(src.len());
+    // SAFETY: both ranges hold `n` bytes and are atomics, only ever
+    // accessed atomically in this address space (writes to `dst` through
+    // their interior mutability).
+    unsafe {
+        copy_bytes(
+            dst.as_ptr().cast::<u8>().cast_mut(),
+            src.as_ptr().cast::<u8>(),
+            n,
+        )
+    };
+    n
 }

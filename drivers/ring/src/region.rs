@@ -5,7 +5,7 @@
 //! (it is another address space, or, in host tests, another thread), and
 //! relaxed atomic accesses make that a race on values, never undefined
 //! behaviour, and keep the compiler from assuming a byte read twice is the
-//! same. Ordering comes from the queues: a buffer's bytes are written before
+//! same. Copies move whole words where they can ([`copy`](crate::copy)). Ordering comes from the queues: a buffer's bytes are written before
 //! its descriptor is published (P-REL-TAIL) and read after it is popped
 //! (C-ACQ-TAIL).
 //!
@@ -14,7 +14,9 @@
 //! describes the region by shape alone with [`DataRegion::unmapped`]: every
 //! descriptor check is the same, and there are no bytes to copy.
 
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::AtomicU8;
+
+use crate::copy::{copy_in, copy_out};
 
 use crate::error::{LayoutError, PeerError};
 use crate::layout::{check_data_region, DATA_ALIGN};
@@ -43,32 +45,38 @@ pub struct Buf {
 impl Buf {
     /// Byte offset in the data region (add it to the region's IO address to
     /// program a DMA engine).
+    #[inline]
     pub fn offset(&self) -> u32 {
         self.offset
     }
 
     /// Bytes in use.
+    #[inline]
     pub fn len(&self) -> u32 {
         self.len
     }
 
     /// Whether no byte is in use.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Bytes the buffer can hold.
+    #[inline]
     pub fn capacity(&self) -> u32 {
         self.cap
     }
 
     /// Whether every byte is in use.
+    #[inline]
     pub fn is_full(&self) -> bool {
         self.len == self.cap
     }
 
     /// Sets the bytes in use, e.g. after a device wrote the buffer by DMA.
     /// Returns `false` (and changes nothing) if `len` exceeds the capacity.
+    #[inline]
     pub fn set_len(&mut self, len: u32) -> bool {
         if len > self.cap {
             return false;
@@ -78,6 +86,7 @@ impl Buf {
     }
 
     /// The descriptor naming this buffer, for the queue.
+    #[inline]
     pub(crate) fn descriptor(&self) -> Descriptor {
         Descriptor {
             offset: self.offset,
@@ -127,11 +136,13 @@ impl<'a> DataRegion<'a> {
 
     /// Whether this side maps the region's bytes (`false` for
     /// [`unmapped`](Self::unmapped) regions).
+    #[inline]
     pub fn is_mapped(&self) -> bool {
         !self.bytes.is_empty()
     }
 
     /// Bytes the region spans (`buffers * buf_size`), mapped or not.
+    #[inline]
     pub fn len_bytes(&self) -> usize {
         self.buf_size as usize * self.buffers as usize
     }
@@ -153,16 +164,19 @@ impl<'a> DataRegion<'a> {
     }
 
     /// Bytes per buffer.
+    #[inline]
     pub fn buf_size(&self) -> u32 {
         self.buf_size
     }
 
     /// Number of buffers.
+    #[inline]
     pub fn buffers(&self) -> u32 {
         self.buffers
     }
 
     /// The `index`th buffer, empty; `None` past the end.
+    #[inline]
     pub(crate) fn buffer(&self, index: u32) -> Option<Buf> {
         (index < self.buffers).then(|| Buf {
             offset: index * self.buf_size,
@@ -172,6 +186,7 @@ impl<'a> DataRegion<'a> {
     }
 
     /// Checks a descriptor of filled data from the peer.
+    #[inline]
     pub fn check(&self, d: Descriptor) -> Result<Buf, PeerError> {
         let mut buf = self.check_offset(d.offset)?;
         if d.len > self.buf_size {
@@ -183,10 +198,12 @@ impl<'a> DataRegion<'a> {
 
     /// Checks a descriptor of a buffer the peer gives back empty. Only the
     /// offset matters; the length the peer wrote is ignored.
+    #[inline]
     pub fn check_returned(&self, d: Descriptor) -> Result<Buf, PeerError> {
         self.check_offset(d.offset)
     }
 
+    #[inline]
     fn check_offset(&self, offset: u32) -> Result<Buf, PeerError> {
         if !offset.is_multiple_of(self.buf_size) {
             return Err(PeerError::MisalignedOffset { offset });
@@ -198,6 +215,7 @@ impl<'a> DataRegion<'a> {
     /// The whole capacity of `buf`, for code that works on the bytes in
     /// place. Empty if `buf` does not belong to a region of this shape, or
     /// the region is [`unmapped`](Self::unmapped).
+    #[inline]
     pub fn bytes(&self, buf: &Buf) -> &'a [AtomicU8] {
         let start = buf.offset as usize;
         self.bytes
@@ -208,12 +226,10 @@ impl<'a> DataRegion<'a> {
     /// Copies as much of `src` as fits after the bytes in use of `buf`, and
     /// grows its length; returns the bytes copied (0 for an
     /// [`unmapped`](Self::unmapped) region).
+    #[inline]
     pub fn append(&self, buf: &mut Buf, src: &[u8]) -> usize {
         let dst = self.bytes(buf).get(buf.len as usize..).unwrap_or(&[]);
-        let n = dst.len().min(src.len());
-        for (d, s) in dst.iter().zip(&src[..n]) {
-            d.store(*s, Ordering::Relaxed);
-        }
+        let n = copy_in(dst, src);
         // `n <= cap - len`, so this fits in `u32`.
         buf.len += n as u32;
         n
@@ -221,15 +237,12 @@ impl<'a> DataRegion<'a> {
 
     /// Copies bytes in use of `buf`, from `at`, into `dst`; returns the bytes
     /// copied (0 for an [`unmapped`](Self::unmapped) region).
+    #[inline]
     pub fn read(&self, buf: &Buf, at: u32, dst: &mut [u8]) -> usize {
         let src = self
             .bytes(buf)
             .get(at as usize..buf.len as usize)
             .unwrap_or(&[]);
-        let n = dst.len().min(src.len());
-        for (d, s) in dst[..n].iter_mut().zip(src) {
-            *d = s.load(Ordering::Relaxed);
-        }
-        n
+        copy_out(dst, src)
     }
 }

@@ -4,7 +4,6 @@
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-pub mod copy;
 pub mod device;
 pub mod memory;
 pub mod service;

@@ -19,8 +19,8 @@ use paddock_net::{DmaBuf, DriverQueues, Idle, Notify, PeerError, Refusal};
 use paddock_virtio::net::NetError;
 use paddock_virtio::{Iova, Segment};
 
-use crate::copy::copy;
 use crate::device::{Device, QUEUE};
+use paddock_ring::copy::copy_shared;
 
 /// Clients one driver serves at most (one badge bit each in the mask
 /// [`Service::step`] returns).
@@ -224,7 +224,7 @@ impl Service {
                 .window
                 .get(at..at + buf.capacity() as usize)
                 .unwrap_or(&[]);
-            let copied = copy(frame, room);
+            let copied = copy_shared(room, frame);
             c.queues
                 .complete_rx(buf, copied as u32)
                 .map_err(|e| Stop::Client(n, e))?;
