@@ -72,7 +72,9 @@ fn run(c: &Component) -> Result<(), &'static str> {
         .unwrap_or(10_000)
         .clamp(1, MAX_ITERATIONS);
     let warm = (n / 10).max(1);
-    log!("{n} iterations each after {warm} of warm-up; TSC ticks (guest instructions under -icount)");
+    log!(
+        "{n} iterations each after {warm} of warm-up; TSC ticks (guest instructions under -icount)"
+    );
 
     let ipc = client.ipc(warm, n)?;
     report("ipc_call_reply", n, ipc, ipc);
@@ -124,8 +126,11 @@ impl Client {
         let mut failed = false;
         let start = tsc::read();
         for _ in 0..n {
-            let reply =
-                sel4::syscall::call(self.endpoint, MessageInfo::new(label::PING, 0, 0, 1), [0; 4]);
+            let reply = sel4::syscall::call(
+                self.endpoint,
+                MessageInfo::new(label::PING, 0, 0, 1),
+                [0; 4],
+            );
             failed |= reply.info.label() != 0;
         }
         let ticks = tsc::read().wrapping_sub(start);
@@ -180,9 +185,7 @@ impl Client {
                 sel4::syscall::wait(self.notification);
             }
         };
-        self.requests
-            .io
-            .append(&mut buf, &sequence.to_le_bytes());
+        self.requests.io.append(&mut buf, &sequence.to_le_bytes());
         self.requests.io.send(buf).map_err(broke)?;
         let notify = self.requests.io.publish();
         self.requests.peer.notify(notify);
