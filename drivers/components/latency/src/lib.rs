@@ -50,19 +50,13 @@ pub const RING_SLOTS: u32 = 16;
 
 /// The mean of `total` over `n`, rounded to nearest; 0 for no samples.
 pub fn mean(total: u64, n: u64) -> u64 {
-    if n == 0 {
-        0
-    } else {
-        total.saturating_add(n / 2) / n
-    }
+    total.saturating_add(n / 2).checked_div(n).unwrap_or(0)
 }
 
 /// `part / whole` in hundredths, for ratios printed as `1.23x`.
 pub fn hundredths(part: u64, whole: u64) -> u64 {
-    if whole == 0 {
-        0
-    } else {
-        let h = (u128::from(part) * 100 + u128::from(whole) / 2) / u128::from(whole);
-        u64::try_from(h).unwrap_or(u64::MAX)
-    }
+    let h = (u128::from(part) * 100 + u128::from(whole) / 2)
+        .checked_div(u128::from(whole))
+        .unwrap_or(0);
+    u64::try_from(h).unwrap_or(u64::MAX)
 }
