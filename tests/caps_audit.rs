@@ -201,6 +201,45 @@ fn undeclared_sharing_fails() {
 }
 
 #[test]
+fn endpoint_caps_off_their_channel_fail() {
+    let (d, p0) = image("latency.toml");
+    let call = |p: &Plan| {
+        p.caps
+            .iter()
+            .position(|k| k.kind == CapKind::CallEndpoint)
+            .unwrap()
+    };
+    // The caller could take calls meant for the server.
+    let mut p = p0.clone();
+    let k = call(&p);
+    p.caps[k].rights.read = true;
+    assert_fails(&d, &p, "declared-sharing", "endpoint.ipc");
+    // The caller holds the receive side.
+    let mut p = p0.clone();
+    let k = call(&p);
+    p.caps[k].kind = CapKind::ServeEndpoint;
+    assert_fails(&d, &p, "declared-sharing", "endpoint.ipc");
+    // The call cap reaches another endpoint (the root task's).
+    let mut p = p0.clone();
+    let k = call(&p);
+    p.caps[k].object = Some(p.fault_endpoint);
+    assert_fails(&d, &p, "declared-sharing", "endpoint.ipc");
+    // An endpoint cap of a channel that has no server.
+    let (d, mut p) = image("hello.toml");
+    let slot = p.caps_of(0).map(|k| k.slot).max().unwrap() + 1;
+    p.caps.push(Cap {
+        component: 0,
+        slot,
+        kind: CapKind::CallEndpoint,
+        object: Some(p.fault_endpoint),
+        rights: CapRights::CALL,
+        badge: 1,
+        name: "endpoint.ping".into(),
+    });
+    assert_fails(&d, &p, "declared-sharing", "endpoint.ping");
+}
+
+#[test]
 fn dma_outside_its_window_fails() {
     let (d, p0) = image("dma.toml");
     let mut p = p0.clone();

@@ -50,7 +50,7 @@ pub const RULES: [(&str, &str); 9] = [
     ("no-authority-caps", "no component holds Untyped, IRQControl, ASIDControl, the unnarrowed IOPort or an IOSpace cap"),
     ("no-foreign-structures", "no component holds another component's TCB, CNode or VSpace, nor a frame cap"),
     ("declared-devices", "every IOPort, IRQ handler and device-memory mapping was declared for its holder"),
-    ("declared-sharing", "each ring, shared-region and DMA frame is mapped only by its declared parties with the declared rights, and each signal cap follows a declared ring or channel"),
+    ("declared-sharing", "each ring, shared-region and DMA frame is mapped only by its declared parties with the declared rights, each signal cap follows a declared ring or channel, and each endpoint cap its channel's server and caller"),
     ("dma-confined", "DMA windows appear only in their own device's IOSpace, at their declared IOVA"),
     ("w-xor-x", "no mapping is both writable and executable"),
     ("exclusive-irqs", "each IOAPIC pin, MSI, MSI-X entry and vector is bound once"),
@@ -252,8 +252,54 @@ fn caps(k: &mut Checker) {
                     );
                 }
             }
+            CapKind::CallEndpoint | CapKind::ServeEndpoint => {
+                k.rule(3).checked += 1;
+                if let Err(why) = endpoint_cap(k, c, cap) {
+                    k.fail(3, Some(c), cap_item(p, i), why.into());
+                }
+            }
             _ => {}
         }
+    }
+}
+
+/// A channel endpoint cap follows its channel: the endpoint is the
+/// server's, the server holds the receive side, the other end the call
+/// side, and a caller cannot receive (it would take calls meant for the
+/// server).
+fn endpoint_cap(k: &Checker, c: usize, cap: &crate::plan::Cap) -> Result<(), &'static str> {
+    let (d, p) = (k.d, k.p);
+    let channel = cap
+        .name
+        .strip_prefix("endpoint.")
+        .and_then(|n| k.channels.get(n))
+        .map(|&ch| &d.channels[ch])
+        .ok_or("endpoint cap of no declared channel")?;
+    let server = channel
+        .server
+        .as_ref()
+        .map(|s| s.get_ref().as_str())
+        .ok_or("endpoint cap of a channel that declares no server")?;
+    let me = p.components[c].name.as_str();
+    if !channel.ends.get_ref().iter().any(|e| e.get_ref() == me) {
+        return Err("endpoint cap of a channel its holder is not an end of");
+    }
+    let owner = cap
+        .object
+        .and_then(|o| p.objects.get(o))
+        .filter(|o| o.kind == ObjectKind::Endpoint)
+        .and_then(|o| match o.owner {
+            Owner::Component(oc) => p.components.get(oc),
+            _ => None,
+        });
+    if owner.is_none_or(|o| o.name != server) {
+        return Err("endpoint cap to an endpoint that is not the channel server's");
+    }
+    match (cap.kind == CapKind::ServeEndpoint, me == server) {
+        (true, false) => Err("receive right on an endpoint its holder does not serve"),
+        (false, true) => Err("call cap held by the channel's own server"),
+        (false, false) if cap.rights.read => Err("a caller's endpoint cap that can also receive"),
+        _ => Ok(()),
     }
 }
 

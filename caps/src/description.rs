@@ -460,12 +460,17 @@ pub struct Ring {
     pub data_size: Spanned<u64>,
 }
 
-/// `[[channel]]`: a pair of notification wake-ups between two components.
+/// `[[channel]]`: a pair of notification wake-ups between two components,
+/// and, with `server`, an endpoint the other end calls the server through.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Channel {
     pub name: Spanned<String>,
     pub ends: Spanned<Vec<Spanned<String>>>,
+    /// The end that receives the other end's seL4 calls on the channel's
+    /// endpoint (`endpoint.<name>`) and replies to them.
+    #[serde(default)]
+    pub server: Option<Spanned<String>>,
 }
 
 /// `[[shared]]`: a memory region mapped by the components listed.

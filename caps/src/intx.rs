@@ -168,6 +168,7 @@ pub fn hold_shared_lines(d: &mut Description) -> Vec<Error> {
                     spanned(name.clone()),
                     spanned(sharer.name().to_string()),
                 ]),
+                server: None,
             });
             taken.push((ci, qi));
         }

@@ -215,6 +215,9 @@ pub struct Ring {
 pub struct Channel {
     pub name: String,
     pub ends: [ComponentId; 2],
+    /// Which end (0 or 1) serves calls on the channel's endpoint, if it
+    /// has one.
+    pub server: Option<usize>,
 }
 
 /// A memory region mapped by the components listed.

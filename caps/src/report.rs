@@ -22,6 +22,8 @@ fn kind_group(k: CapKind) -> &'static str {
         CapKind::IrqHandler => "IRQ handlers",
         CapKind::IoPort => "IO ports",
         CapKind::PciConfig => "PCI configuration space",
+        CapKind::CallEndpoint => "calls",
+        CapKind::ServeEndpoint => "serves calls",
         _ => "other (forbidden)",
     }
 }
@@ -278,9 +280,14 @@ pub fn text(d: &Description, p: &Plan, a: &Audit) -> String {
     }
     for ch in &d.channels {
         let e = ch.ends.get_ref();
+        let serves = ch
+            .server
+            .as_ref()
+            .map(|sv| format!(", {} serves calls", sv.get_ref()))
+            .unwrap_or_default();
         let _ = writeln!(
             s,
-            "  {}: {} <-> {}",
+            "  {}: {} <-> {}{serves}",
             ch.name.get_ref(),
             e[0].get_ref(),
             e[1].get_ref()
@@ -382,6 +389,7 @@ pub fn json(d: &Description, p: &Plan, a: &Audit) -> Value {
         "channels": d.channels.iter().map(|ch| json!({
             "name": ch.name.get_ref(),
             "ends": ch.ends.get_ref().iter().map(|e| e.get_ref().clone()).collect::<Vec<_>>(),
+            "server": ch.server.as_ref().map(|sv| sv.get_ref().clone()),
         })).collect::<Vec<_>>(),
         "rules": a.rules,
         "findings": crate::findings::findings(p),

@@ -46,6 +46,12 @@ pub fn channel(name: &str) -> String {
     format!("channel.{name}")
 }
 
+/// A channel's endpoint: the server's receive cap, the other end's call
+/// cap.
+pub fn endpoint(name: &str) -> String {
+    format!("endpoint.{name}")
+}
+
 /// A shared region.
 pub fn shared(name: &str) -> String {
     format!("shared.{name}")

@@ -31,8 +31,8 @@
 //!   signal arrived.
 //! * `badge`: observed for a notification cap whose signal arrived (the
 //!   badge it carried; `none` for a send cap whose signal did not arrive),
-//!   recorded otherwise (fault endpoints, IRQ handlers, IO ports: no
-//!   invocation reveals it).
+//!   recorded otherwise (fault and channel endpoints, IRQ handlers, IO
+//!   ports: no invocation reveals it).
 //! * `ports` (IO port caps): `port:outcome` for the port below the planned
 //!   range, its first and last ports and the port above (the outside ones
 //!   only within 0..=0xFFFF), each read once with `In8` through the

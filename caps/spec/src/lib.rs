@@ -205,6 +205,14 @@ wire_enum!(
         /// endpoint) through which the holder reads, and may write, its own
         /// PCI function's configuration space; badge per [`pci_config`].
         PciConfig = 6,
+        /// Send and grant on a channel's endpoint (`object` = the
+        /// endpoint), badged with the holder's component badge: the
+        /// holder calls the channel's server. seL4 5.0 makes the reply
+        /// cap only for a caller whose cap has grant.
+        CallEndpoint = 7,
+        /// Receive on a channel's endpoint (`object` = the endpoint): the
+        /// holder serves the other end's calls.
+        ServeEndpoint = 8,
         // Never planned for a component; present so that a plan containing
         // them can be represented, decoded and rejected by the audit.
         Untyped = 16,
@@ -605,6 +613,8 @@ pub fn cap_kind_name(kind: u8) -> &'static str {
         Some(CapKind::IrqHandler) => "irq-handler",
         Some(CapKind::IoPort) => "io-port",
         Some(CapKind::PciConfig) => "pci-config",
+        Some(CapKind::CallEndpoint) => "call-endpoint",
+        Some(CapKind::ServeEndpoint) => "serve-endpoint",
         Some(CapKind::Untyped) => "untyped",
         Some(CapKind::IrqControl) => "irq-control",
         Some(CapKind::AsidControl) => "asid-control",

@@ -11,7 +11,10 @@
 //!   endpoint (badged with the component's badge, its id + 1), slot 2 the
 //!   component's own notification (receive only); then one IRQHandler per
 //!   IRQ, one IOPort cap per range (minted, badge `first << 16 | last`), one
-//!   badged notification send cap per ring end and channel end. A PCI
+//!   badged notification send cap per ring end and channel end, then one
+//!   endpoint cap per end of a channel with a server (receive for the
+//!   server; send and grant, badged with the caller's badge, for the
+//!   other end; the endpoint belongs to the server). A PCI
 //!   device that declares `config` access adds, after the IRQ handlers, a
 //!   copy of the fault endpoint badged for that device
 //!   ([`paddock_spec::pci_config`]): the root task serves its driver's
@@ -124,6 +127,10 @@ impl CapRights {
         grant: true,
         grant_reply: false,
     };
+    /// What a caller needs on a channel's endpoint: the same as a fault
+    /// endpoint, for the same reason (a Call through a cap without grant
+    /// leaves the caller blocked with no reply cap made).
+    pub const CALL: CapRights = CapRights::FAULT;
 
     pub fn bits(self) -> u8 {
         use paddock_spec::*;
@@ -429,6 +436,21 @@ impl Plan {
                 cap.badge >> 16,
                 cap.badge & 0xFFFF
             ),
+            CapKind::CallEndpoint | CapKind::ServeEndpoint => {
+                let server = cap
+                    .object
+                    .and_then(|o| self.objects.get(o))
+                    .and_then(|o| match o.owner {
+                        Owner::Component(c) => self.components.get(c),
+                        _ => None,
+                    })
+                    .map_or("?", |c| c.name.as_str());
+                if cap.kind == CapKind::CallEndpoint {
+                    format!("call `{server}`, badge {}", cap.badge)
+                } else {
+                    "serve calls (receive)".into()
+                }
+            }
             CapKind::PciConfig => match paddock_spec::pci_config::decode(cap.badge) {
                 Some((pci, write)) => format!(
                     "configuration space of {} ({})",

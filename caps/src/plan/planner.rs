@@ -271,6 +271,21 @@ pub fn plan(m: &(impl AsRef<Model> + ?Sized)) -> Plan {
         }
     }
 
+    // A channel's endpoint belongs to its server, like its notification.
+    let endpoints: Vec<Option<ObjId>> = m
+        .channels
+        .iter()
+        .map(|ch| {
+            let server = ch.ends[ch.server?];
+            Some(p.object(
+                ObjectKind::Endpoint,
+                sym::endpoint(&ch.name),
+                Owner::Component(server),
+                1,
+            ))
+        })
+        .collect();
+
     // Signal caps point at their peer's notification, made with the
     // peer: (cap index, peer) until every component is planned.
     let mut signals: Vec<(usize, usize)> = vec![];
@@ -409,6 +424,28 @@ pub fn plan(m: &(impl AsRef<Model> + ?Sized)) -> Plan {
             );
             signals.push((cap, peer));
             p.symbol(ci, name, SymbolKind::BadgeBit, bit[me].into(), 0);
+        }
+        // This component's side of each channel endpoint: the server
+        // receives; the other end calls, badged with its own badge so that
+        // a server tells its callers apart.
+        for &ch in &parties.channels[ci] {
+            let channel = &m.channels[ch];
+            let (Some(server), Some(endpoint)) = (channel.server, endpoints[ch]) else {
+                continue;
+            };
+            let (kind, rights, badge) = if channel.ends[server] == ci {
+                (CapKind::ServeEndpoint, CapRights::READ, 0)
+            } else {
+                (CapKind::CallEndpoint, CapRights::CALL, badge)
+            };
+            p.cap(
+                ci,
+                kind,
+                Some(endpoint),
+                rights,
+                badge,
+                sym::endpoint(&channel.name),
+            );
         }
         p.symbol(
             ci,

@@ -100,9 +100,29 @@ impl Validator<'_> {
                 .help("a channel connects two different components"),
             );
         }
+        let server = match &ch.server {
+            None => None,
+            Some(server) => {
+                let at = ends.iter().position(|e| s(e) == s(server));
+                if at.is_none() {
+                    self.push(
+                        Error::new(format!(
+                            "channel `{}` is served by `{}`, which is not one of its ends",
+                            s(&ch.name),
+                            s(server)
+                        ))
+                        .at(server.span(), "not an end of this channel")
+                        .also(ch.ends.span(), "the ends")
+                        .help("`server` names the end that receives the other end's calls"),
+                    );
+                }
+                Some(at?)
+            }
+        };
         Some(model::Channel {
             name: s(&ch.name).to_string(),
             ends: [a?, b?],
+            server,
         })
     }
 

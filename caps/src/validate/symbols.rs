@@ -100,6 +100,9 @@ fn derive(m: &Model) -> Vec<Vec<(SymbolKind, String, Origin)>> {
         for end in channel.ends {
             out[end].push((Slot, sym::channel(&channel.name), Origin::Channel(ch)));
             out[end].push((BadgeBit, sym::channel(&channel.name), Origin::Channel(ch)));
+            if channel.server.is_some() {
+                out[end].push((Slot, sym::endpoint(&channel.name), Origin::Channel(ch)));
+            }
         }
     }
     for (s, region) in m.shared.iter().enumerate() {

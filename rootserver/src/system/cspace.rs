@@ -28,6 +28,8 @@ impl Builder<'_> {
                 Some(CapKind::FaultEndpoint)
                 | Some(CapKind::Notification)
                 | Some(CapKind::NotificationSend)
+                | Some(CapKind::CallEndpoint)
+                | Some(CapKind::ServeEndpoint)
                 | Some(CapKind::PciConfig) => {
                     if system
                         .objects

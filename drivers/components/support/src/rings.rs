@@ -159,10 +159,15 @@ pub fn present(c: &Component, name: &str) -> bool {
     c.region(n.as_str()).is_ok()
 }
 
-/// Attaches to ring `name` (declared with `slots` slots) as its producer.
-/// After a restart the ring is not fresh: the sender then takes back only
-/// the buffers the consumer returns (`Sender::reattach`).
-pub fn writer<'n>(c: &Component, name: &'n str, slots: u32) -> Result<Writer, AttachError<'n>> {
+/// Attaches to ring `name` (declared with `slots` slots) as its producer,
+/// for whole buffers. After a restart the ring is not fresh: the sender
+/// then takes back only the buffers the consumer returns
+/// (`Sender::reattach`).
+pub fn sender<'n>(
+    c: &Component,
+    name: &'n str,
+    slots: u32,
+) -> Result<End<Sender<'static>>, AttachError<'n>> {
     let parts = attach(c, name, slots)?;
     let sender = if c.generation() == 0 {
         Sender::new(parts.active, parts.free, parts.data)
@@ -171,21 +176,48 @@ pub fn writer<'n>(c: &Component, name: &'n str, slots: u32) -> Result<Writer, At
     }
     .map_err(|e| ring_error(name, e))?;
     Ok(End {
-        io: ByteWriter::new(sender),
+        io: sender,
         peer: parts.peer,
         bit: parts.bit,
     })
 }
 
-/// Attaches to ring `name` (declared with `slots` slots) as its consumer.
-pub fn reader<'n>(c: &Component, name: &'n str, slots: u32) -> Result<Reader, AttachError<'n>> {
+/// Attaches to ring `name` (declared with `slots` slots) as its consumer,
+/// for whole buffers.
+pub fn receiver<'n>(
+    c: &Component,
+    name: &'n str,
+    slots: u32,
+) -> Result<End<Receiver<'static>>, AttachError<'n>> {
     let parts = attach(c, name, slots)?;
     let receiver =
         Receiver::new(parts.active, parts.free, parts.data).map_err(|e| ring_error(name, e))?;
     Ok(End {
-        io: ByteReader::new(receiver),
+        io: receiver,
         peer: parts.peer,
         bit: parts.bit,
+    })
+}
+
+/// Attaches to ring `name` (declared with `slots` slots) as its producer
+/// of a byte stream (see [`sender`]).
+pub fn writer<'n>(c: &Component, name: &'n str, slots: u32) -> Result<Writer, AttachError<'n>> {
+    let End { io, peer, bit } = sender(c, name, slots)?;
+    Ok(End {
+        io: ByteWriter::new(io),
+        peer,
+        bit,
+    })
+}
+
+/// Attaches to ring `name` (declared with `slots` slots) as its consumer
+/// of a byte stream.
+pub fn reader<'n>(c: &Component, name: &'n str, slots: u32) -> Result<Reader, AttachError<'n>> {
+    let End { io, peer, bit } = receiver(c, name, slots)?;
+    Ok(End {
+        io: ByteReader::new(io),
+        peer,
+        bit,
     })
 }
 
