@@ -8,6 +8,7 @@ mod session;
 
 use crate::image::Image;
 use anyhow::{Context, Result};
+use paddock_protocol::component::LOG_PORT;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -59,10 +60,34 @@ pub fn command_line(image: &Image, console: Console) -> Vec<String> {
 
 pub fn command_line_with(image: &Image, console: Console, extra: &Extra) -> Vec<String> {
     let mut args: Vec<String> = vec![QEMU.into(), "-cpu".into(), CPU.into(), "-nographic".into()];
-    match console {
-        Console::Interactive => args.extend(["-serial".into(), "mon:stdio".into()]),
-        Console::Batch => {
-            args.extend(["-serial", "stdio", "-monitor", "none"].map(String::from));
+    if image.debug_console {
+        // COM1 and the debug console a component logs on share one
+        // multiplexed chardev, so both reach the same console and the
+        // same log; `mon:stdio` is this with the monitor added.
+        let monitor = match console {
+            Console::Interactive => ["-mon", "chardev=com1,mode=readline"],
+            Console::Batch => ["-monitor", "none"],
+        };
+        args.extend(
+            [
+                "-chardev",
+                "stdio,id=com1,mux=on",
+                "-serial",
+                "chardev:com1",
+            ]
+            .map(String::from),
+        );
+        args.extend(monitor.map(String::from));
+        args.extend([
+            "-device".into(),
+            format!("isa-debugcon,iobase={LOG_PORT:#x},chardev=com1"),
+        ]);
+    } else {
+        match console {
+            Console::Interactive => args.extend(["-serial".into(), "mon:stdio".into()]),
+            Console::Batch => {
+                args.extend(["-serial", "stdio", "-monitor", "none"].map(String::from));
+            }
         }
     }
     // `-serial` arguments are COM1, COM2, ... in order.
