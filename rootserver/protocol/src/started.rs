@@ -6,13 +6,14 @@
 //! ```
 //!
 //! The work runs from the root task's first instruction to the last
-//! component resumed. The runtime audit (its CSpace views and the dump it
-//! prints, one line per cap and mapping) is timed on its own and left out:
-//! printing its lines takes most of a boot, and they exist for the audit,
-//! not to build the system. Microseconds are TSC ticks over the TSC
-//! frequency the kernel reports; under QEMU's `-icount shift=0` a tick is
-//! one guest instruction. [`Started`]'s `Display` writes the line and
-//! [`Started::parse`] reads it back, so the two cannot drift apart.
+//! component resumed. The runtime audit (the spec's digest, its CSpace
+//! views and the dump it prints, a line per cap and mapping) is timed on
+//! its own and left out: printing its lines takes most of a boot, and
+//! they exist for the audit, not to build the system. Microseconds are
+//! TSC ticks over the TSC frequency the kernel reports; under QEMU's
+//! `-icount shift=0` a tick is one guest instruction. [`Started`]'s
+//! `Display` writes the line and [`Started::parse`] reads it back, so the
+//! two cannot drift apart.
 
 use crate::STARTED_PREFIX;
 use core::fmt;
@@ -26,7 +27,7 @@ pub struct Started {
     pub work_us: u64,
     /// The same in TSC ticks.
     pub work_ticks: u64,
-    /// The runtime audit (views and dump), in microseconds.
+    /// The runtime audit (spec digest, views and dump), in microseconds.
     pub audit_us: u64,
     /// The same in TSC ticks.
     pub audit_ticks: u64,
