@@ -231,3 +231,57 @@ pub fn run_batch(image: &Image, options: BatchOptions) -> Result<Outcome> {
         log: session.stop(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paddock_kernel::config::KernelConfig;
+
+    fn image(debug_console: bool) -> Image {
+        Image {
+            name: "t".into(),
+            dir: "d".into(),
+            kernel: "k".into(),
+            rootserver: "r".into(),
+            config: KernelConfig::RELEASE,
+            machine_args: vec![],
+            disks: vec![],
+            networks: vec![],
+            debug_console,
+        }
+    }
+
+    /// The arguments that follow `flag`, in order.
+    fn values<'a>(args: &'a [String], flag: &str) -> Vec<&'a str> {
+        args.windows(2)
+            .filter(|w| w[0] == flag)
+            .map(|w| w[1].as_str())
+            .collect()
+    }
+
+    #[test]
+    fn the_debug_console_shares_com1s_console() {
+        for (console, monitor) in [
+            (Console::Batch, ("-monitor", "none")),
+            (Console::Interactive, ("-mon", "chardev=com1,mode=readline")),
+        ] {
+            let args = command_line(&image(true), console);
+            assert_eq!(values(&args, "-chardev"), ["stdio,id=com1,mux=on"]);
+            assert_eq!(values(&args, "-serial"), ["chardev:com1", "null"]);
+            assert_eq!(values(&args, monitor.0), [monitor.1]);
+            assert_eq!(
+                values(&args, "-device"),
+                ["isa-debugcon,iobase=0xe9,chardev=com1"]
+            );
+        }
+    }
+
+    #[test]
+    fn without_a_log_port_com1_is_plain_stdio() {
+        let batch = command_line(&image(false), Console::Batch);
+        assert_eq!(values(&batch, "-serial"), ["stdio", "null"]);
+        assert!(values(&batch, "-device").is_empty());
+        let interactive = command_line(&image(false), Console::Interactive);
+        assert_eq!(values(&interactive, "-serial"), ["mon:stdio", "null"]);
+    }
+}
