@@ -1,8 +1,8 @@
 //! Lines tagged with the component's name, through the kernel's debug
 //! console. Release kernels have none: there a component logs through its
 //! IOPort cap on QEMU's debug console ([`LOG_PORT`]) if its description
-//! grants it that port (an `io_port` named `log`), and is
-//! silent otherwise.
+//! grants it that port (an `io_port` named `log`), and is silent
+//! otherwise.
 
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
