@@ -150,3 +150,29 @@ fn a_line_printed_inside_another_is_cut_out() {
         "[console] receive ring full\n"
     );
 }
+
+/// A release kernel has no console for components: the benchmark client,
+/// which holds an `io.log` cap on QEMU's debug console port, logs there
+/// and its lines join COM1's log; the driver beside it, without one, is
+/// silent. The loopback transfer still checks every byte.
+#[test]
+fn on_a_release_kernel_a_component_logs_through_its_log_port() {
+    for (image, figures) in [
+        (
+            "serial-bench-release",
+            "[bench] isolated: 65536 bytes, 0 wrong, ",
+        ),
+        (
+            "serial-bench-direct-release",
+            "[bench] direct: 65536 bytes, 0 wrong, ",
+        ),
+    ] {
+        let outcome = paddock_tests::boot_until(image, Duration::from_secs(120), &["[bench] done"])
+            .unwrap_or_else(|e| panic!("booting {image}: {e:#}"));
+        let log = &outcome.log;
+        assert!(matches!(outcome.verdict, Verdict::Success(_)), "{log}");
+        assert!(log.contains("console COM1 through the IOPort cap"), "{log}");
+        assert!(log.contains(figures), "{log}");
+        assert!(!log.contains("[serial]"), "{log}");
+    }
+}

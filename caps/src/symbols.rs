@@ -77,3 +77,13 @@ pub fn pci_config(device: &str) -> String {
 pub fn mmio(name: &str) -> String {
     format!("mmio.{name}")
 }
+
+#[cfg(test)]
+mod tests {
+    use paddock_protocol::component::{LOG_CAP_NAME, LOG_PORT_NAME};
+
+    #[test]
+    fn the_runtime_finds_the_log_port_cap_by_the_planned_name() {
+        assert_eq!(super::io(LOG_PORT_NAME), LOG_CAP_NAME);
+    }
+}

@@ -10,7 +10,8 @@
 //! * PCI configuration space: [`pci::PciConfig`] through the cap named
 //!   `pci.<device>`, with an identity reader and a capability-list walker.
 //! * Logging: [`log!`] prints a line tagged with the component's name
-//!   through the kernel's debug console (debug kernels only).
+//!   through the kernel's debug console, or on a release kernel through
+//!   the component's `io.log` cap on QEMU's debug console (`log`).
 //! * A panic prints its message and location, then faults on purpose, so
 //!   the root task sees a fault and applies the component's restart policy.
 #![cfg_attr(not(test), no_std)]

@@ -22,6 +22,18 @@
 //!                                  value u64, size u64, name [u8; 40] }
 //! ```
 
+/// The IO port of QEMU's debug console (`isa-debugcon`): each byte written
+/// there reaches the host's console. Release kernels have no debug
+/// console, so a component whose description grants it this port (an
+/// `io_port` named [`LOG_PORT_NAME`]) logs there instead; `paddock` adds
+/// the device, sharing COM1's console, to an image that grants the port.
+pub const LOG_PORT: u16 = 0xE9;
+/// The name of the `io_port` range through which a component logs on a
+/// release kernel.
+pub const LOG_PORT_NAME: &str = "log";
+/// Its cap's name on the info page (`io.<name>`, as every IO port cap).
+pub const LOG_CAP_NAME: &str = "io.log";
+
 /// Where the system status pages are mapped, read-only, in every
 /// component: each component's name and restart generation, kept current
 /// by the root task, so peers can tell that a component restarted (and

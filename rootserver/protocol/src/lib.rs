@@ -10,6 +10,7 @@ pub mod blob;
 pub mod component;
 pub mod line_report;
 pub mod pci_config;
+pub mod started;
 
 /// Printed once the system is built and every component has been started.
 /// A non-interactive run ends with exit status 0 when it sees this line.
@@ -27,5 +28,6 @@ pub const BOOTINFO_PREFIX: &str = "paddock: bootinfo:";
 /// `dump` module for the format).
 pub const DUMP_PREFIX: &str = "paddock-dump:";
 
-/// Printed once every component has been created and started.
+/// Printed once every component has been created and started; the rest
+/// of the line is [`started::Started`].
 pub const STARTED_PREFIX: &str = "paddock: all components started:";

@@ -9,6 +9,7 @@ use paddock_caps::plan::Plan;
 use paddock_caps::Description;
 use paddock_kernel::config::KernelConfig;
 use paddock_protocol::blob::Kind;
+use paddock_protocol::component::LOG_PORT;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,6 +29,10 @@ pub struct Image {
     pub disks: Vec<crate::disk::BuiltDisk>,
     /// The user-mode networks, as the description declares them.
     pub networks: Vec<qemu::network::Network>,
+    /// A component may log on QEMU's debug console
+    /// (`paddock_protocol::component::LOG_PORT`): the runner attaches it
+    /// to COM1's console.
+    pub debug_console: bool,
 }
 
 /// The host target the root task and components are compiled for: seL4
@@ -158,6 +163,7 @@ pub fn build_planned_with(
         machine_args,
         disks,
         networks: qemu::network::Network::from_description(description),
+        debug_console: grants_port(description, LOG_PORT),
     };
     copy_if_changed(&kernel.elf32, &image.kernel)?;
     let command = qemu::shell_command(&qemu::command_line(&image, qemu::Console::Interactive));
@@ -385,4 +391,13 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
     let fresh = path.with_extension("new");
     fs::write(&fresh, bytes).with_context(|| format!("writing {}", fresh.display()))?;
     fs::rename(&fresh, path).with_context(|| format!("replacing {}", path.display()))
+}
+
+/// Whether a component of the description holds `port`.
+pub fn grants_port(description: &Description, port: u16) -> bool {
+    description.components.iter().any(|c| {
+        c.io_ports
+            .iter()
+            .any(|r| (*r.first.get_ref()..=*r.last.get_ref()).contains(&i64::from(port)))
+    })
 }

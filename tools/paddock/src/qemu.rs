@@ -8,6 +8,7 @@ mod session;
 
 use crate::image::Image;
 use anyhow::{Context, Result};
+use paddock_protocol::component::LOG_PORT;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -59,10 +60,34 @@ pub fn command_line(image: &Image, console: Console) -> Vec<String> {
 
 pub fn command_line_with(image: &Image, console: Console, extra: &Extra) -> Vec<String> {
     let mut args: Vec<String> = vec![QEMU.into(), "-cpu".into(), CPU.into(), "-nographic".into()];
-    match console {
-        Console::Interactive => args.extend(["-serial".into(), "mon:stdio".into()]),
-        Console::Batch => {
-            args.extend(["-serial", "stdio", "-monitor", "none"].map(String::from));
+    if image.debug_console {
+        // COM1 and the debug console a component logs on share one
+        // multiplexed chardev, so both reach the same console and the
+        // same log; `mon:stdio` is this with the monitor added.
+        let monitor = match console {
+            Console::Interactive => ["-mon", "chardev=com1,mode=readline"],
+            Console::Batch => ["-monitor", "none"],
+        };
+        args.extend(
+            [
+                "-chardev",
+                "stdio,id=com1,mux=on",
+                "-serial",
+                "chardev:com1",
+            ]
+            .map(String::from),
+        );
+        args.extend(monitor.map(String::from));
+        args.extend([
+            "-device".into(),
+            format!("isa-debugcon,iobase={LOG_PORT:#x},chardev=com1"),
+        ]);
+    } else {
+        match console {
+            Console::Interactive => args.extend(["-serial".into(), "mon:stdio".into()]),
+            Console::Batch => {
+                args.extend(["-serial", "stdio", "-monitor", "none"].map(String::from));
+            }
         }
     }
     // `-serial` arguments are COM1, COM2, ... in order.
@@ -205,4 +230,58 @@ pub fn run_batch(image: &Image, options: BatchOptions) -> Result<Outcome> {
         verdict,
         log: session.stop(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paddock_kernel::config::KernelConfig;
+
+    fn image(debug_console: bool) -> Image {
+        Image {
+            name: "t".into(),
+            dir: "d".into(),
+            kernel: "k".into(),
+            rootserver: "r".into(),
+            config: KernelConfig::RELEASE,
+            machine_args: vec![],
+            disks: vec![],
+            networks: vec![],
+            debug_console,
+        }
+    }
+
+    /// The arguments that follow `flag`, in order.
+    fn values<'a>(args: &'a [String], flag: &str) -> Vec<&'a str> {
+        args.windows(2)
+            .filter(|w| w[0] == flag)
+            .map(|w| w[1].as_str())
+            .collect()
+    }
+
+    #[test]
+    fn the_debug_console_shares_com1s_console() {
+        for (console, monitor) in [
+            (Console::Batch, ("-monitor", "none")),
+            (Console::Interactive, ("-mon", "chardev=com1,mode=readline")),
+        ] {
+            let args = command_line(&image(true), console);
+            assert_eq!(values(&args, "-chardev"), ["stdio,id=com1,mux=on"]);
+            assert_eq!(values(&args, "-serial"), ["chardev:com1", "null"]);
+            assert_eq!(values(&args, monitor.0), [monitor.1]);
+            assert_eq!(
+                values(&args, "-device"),
+                ["isa-debugcon,iobase=0xe9,chardev=com1"]
+            );
+        }
+    }
+
+    #[test]
+    fn without_a_log_port_com1_is_plain_stdio() {
+        let batch = command_line(&image(false), Console::Batch);
+        assert_eq!(values(&batch, "-serial"), ["stdio", "null"]);
+        assert!(values(&batch, "-device").is_empty());
+        let interactive = command_line(&image(false), Console::Interactive);
+        assert_eq!(values(&interactive, "-serial"), ["mon:stdio", "null"]);
+    }
 }
