@@ -3,22 +3,29 @@
 //! and the throughput ratio ours / rtrb (above 1: ours is faster).
 //!
 //! ```text
-//! cargo bench -p paddock-ring
+//! cargo bench -p paddock-ring --bench throughput
 //! ```
 //!
 //! Two usage patterns:
-//! - per item: every item published on its own (ours: `push` + `publish`,
-//!   which includes the full fence of the wake-up check; rtrb: `push`);
-//! - batched: up to 64 items per publish (ours: `push`... `publish`;
-//!   rtrb: `write_chunk_uninit` / `read_chunk`).
+//! - per item: every item pushed and published on its own (rtrb: `push`),
+//!   and popped on its own; the consumer releases what it popped when it
+//!   finds the queue empty, as components do;
+//! - batched: up to 64 items per `push_slice` and publish, and per
+//!   `pop_into` and release (rtrb: `write_chunk_uninit` / `read_chunk`).
 //!
-//! rtrb has no wake-up protocol; ours pays a full fence (`mfence`) per
-//! publish for it, which dominates the per-item pattern. Components publish
-//! once per batch (per interrupt or notification), so the batched figure is
-//! the one that matters for them.
+//! Each pattern is measured with both publishes: `publish`, which pays the
+//! wake-up protocol's full fence every time (what a component does once
+//! per batch, before it may wait), and `publish_deferred`, which pays it
+//! once, in the `settle` at the end (see the `queue` module, "Deferred
+//! wake-up check"). rtrb has no wake-up protocol at all. Every
+//! hostile-peer check stays on in both: each index read from the peer is
+//! range-checked, and every descriptor is compared with the one sent. The
+//! last line of each pattern is `ratio ours/rtrb = X`, with
+//! `publish_deferred`.
 //!
 //! Items are 8 bytes on both sides (a `Descriptor`, a `u64`); queues have
-//! 1024 slots. Each measurement is the median of five runs.
+//! 1024 slots, in memory aligned as a queue must be. Each measurement is
+//! the median of five runs.
 
 // Under the `loom` feature the queue atomics are loom's and only work
 // inside a loom model: there is nothing to measure.
