@@ -8,8 +8,7 @@
 //!
 //! Two usage patterns:
 //! - per item: every item pushed and published on its own (rtrb: `push`),
-//!   and popped on its own; the consumer releases what it popped when it
-//!   finds the queue empty, as components do;
+//!   and popped and released on its own (rtrb: `pop`);
 //! - batched: up to 64 items per `push_slice` and publish, and per
 //!   `pop_into` and release (rtrb: `write_chunk_uninit` / `read_chunk`).
 //!
@@ -83,7 +82,8 @@ mod bench {
         });
     }
 
-    /// Every item pushed and published on its own, and popped on its own.
+    /// Every item pushed and published on its own, popped and released on
+    /// its own.
     fn ours_per_item(how: Publish) -> Duration {
         let mut mem = queue_memory();
         let q = Queue::from_bytes(mem.as_mut_bytes(), SLOTS).unwrap();
@@ -107,14 +107,9 @@ mod bench {
                     Some(d) => {
                         assert_eq!(d, desc(next));
                         next += 1;
-                    }
-                    None => {
-                        // As components do: release what was popped once
-                        // the queue is empty (the producer reads the head
-                        // only when it finds the queue full).
                         c.release();
-                        std::hint::spin_loop();
                     }
+                    None => std::hint::spin_loop(),
                 }
             }
         });
