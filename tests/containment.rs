@@ -1,20 +1,25 @@
 //! Containment, shown in QEMU: a deliberately rogue component
-//! (`images/containment.toml`) tries to reach beyond its capabilities. Every
-//! verdict here is read from what the system printed.
+//! (`images/containment.toml`) tries to reach beyond its capabilities.
+//! Verdicts come from the kernel's messages on the console and from the
+//! root task's record, which no component can write
+//! (`paddock_protocol::record`); the rogue's own lines only show what it
+//! tried.
 
-use paddock::qemu::Verdict;
+use paddock::qemu::{Outcome, Verdict};
 use paddock_tests::boot_until;
 use std::time::Duration;
 
 const STOPPED: &str = "paddock: stopped `rogue`: its restart limit is reached";
 const WITNESS: &str = "[witness] signalled: badge bits";
-const SEEN_GENERATION: &str = "[witness]   `rogue` is at generation 2";
+const SEEN_GENERATION: &str = "[witness]   `rogue` is at generation 3";
+/// The witness's report of the same, in the root task's record.
+const WITNESSED: &str = "paddock: witness `witness`: rogue at generation 3";
 
-fn containment_log() -> String {
+fn containment() -> Outcome {
     let outcome = boot_until(
         "containment",
         Duration::from_secs(90),
-        &[STOPPED, WITNESS, SEEN_GENERATION],
+        &[STOPPED, WITNESS, SEEN_GENERATION, WITNESSED],
     )
     .unwrap_or_else(|e| panic!("building containment: {e:#}"));
     assert!(
@@ -23,7 +28,7 @@ fn containment_log() -> String {
         outcome.verdict,
         outcome.log
     );
-    outcome.log
+    outcome
 }
 
 fn refused(log: &str, check: &str, error: &str) {
@@ -37,25 +42,67 @@ fn refused(log: &str, check: &str, error: &str) {
     );
 }
 
+/// The number of kernel reports of a port outside the rogue's range
+/// (COM4, 0x2E8..=0x2EF, is 744--751).
+fn kernel_refusals(log: &str, port: u16) -> usize {
+    let text = format!("IOPort: Ports {port}--{port} fall outside permitted range 744--751");
+    log.lines().filter(|l| l.contains(&text)).count()
+}
+
 #[test]
 fn a_rogue_component_is_contained_and_the_system_keeps_running() {
-    let log = containment_log();
+    let outcome = containment();
+    let (log, record) = (&outcome.log, &outcome.record);
     assert!(!log.contains("ALLOWED"), "something was allowed:\n{log}");
     assert!(!log.contains("containment failed"), "{log}");
 
     // Port IO outside its range: refused, and reported by the kernel.
-    refused(&log, "port 0x3f8 outside its range", "IllegalOperation");
-    refused(
-        &log,
-        "port read 0x3fd outside its range",
-        "IllegalOperation",
-    );
-    assert!(
-        log.contains("Ports 1016--1016 fall outside permitted range 744--751"),
-        "the kernel did not report the attempt:\n{log}"
-    );
+    refused(log, "port 0x3f8 outside its range", "IllegalOperation");
+    refused(log, "port read 0x3fd outside its range", "IllegalOperation");
+    // The write of 0x3f8 and the read of 0x3fd, then a read and a write of
+    // each in the sweep of reserved ports below.
+    assert_eq!(kernel_refusals(log, 0x3f8), 3, "{log}");
+    assert_eq!(kernel_refusals(log, 0x3fd), 3, "{log}");
     // Its own range works.
     assert!(log.contains("[rogue] own port 0x2ef reads"), "{log}");
+
+    // Every port the platform keeps: the kernel refused a read and a write
+    // of each (the rogue's list, drivers/components/rogue/src/main.rs).
+    for port in [
+        0x20u16, 0x21, 0x40, 0x43, 0x60, 0x64, 0x70, 0x92, 0xA0, 0xE9, 0x510, 0xCF8, 0xCFC,
+    ] {
+        assert_eq!(
+            kernel_refusals(log, port),
+            2,
+            "port {port:#x}: the kernel did not refuse both the read and the write:\n{log}"
+        );
+    }
+    // The record's own port: refused, and nothing of the rogue's in it.
+    let record_port = paddock_protocol::record::PORT;
+    assert_eq!(kernel_refusals(log, record_port), 2, "{log}");
+    // (the root task's lines all start `paddock`; it also prints empty
+    // lines between sections).
+    assert!(
+        record
+            .lines()
+            .all(|l| l.is_empty() || l.starts_with("paddock")),
+        "a line in the record that is not the root task's:\n{record}"
+    );
+
+    // Lines dressed as the root task's and a witness's reach the console
+    // (anyone can print there) but not the record.
+    assert!(
+        log.contains("paddock: stopped `witness`: FORGED by rogue"),
+        "{log}"
+    );
+    assert!(
+        log.contains("paddock: witness `witness`: FORGED by rogue"),
+        "{log}"
+    );
+    assert!(
+        !record.contains("FORGED"),
+        "a forged line in the record:\n{record}"
+    );
 
     // Every slot the plan leaves empty: invocations fail, nothing is there.
     let empty = log
@@ -75,58 +122,83 @@ fn a_rogue_component_is_contained_and_the_system_keeps_running() {
 
     // IRQ operations without the IRQ handler cap.
     refused(
-        &log,
+        log,
         "IRQ ack through a non-handler cap",
         "InvalidCapability",
     );
     refused(
-        &log,
+        log,
         "IRQ rebind through a non-handler cap",
         "InvalidCapability",
     );
-    refused(&log, "IRQControl through slot 4", "IllegalOperation");
     assert!(log.contains("[rogue] own IRQ handler acks"), "{log}");
+    // Every slot invoked as IRQControl: no cap appeared in its CSpace.
+    let sweep = log
+        .lines()
+        .find_map(|l| {
+            l.split("[rogue] check IRQControl through every slot but the fault endpoint: ")
+                .nth(1)
+        })
+        .unwrap_or_else(|| panic!("no IRQControl sweep in:\n{log}"));
+    let caps: Vec<&str> = sweep.split("; ").nth(1).unwrap_or("").split(' ').collect();
+    assert!(
+        caps.len() >= 4 && caps[0] == caps[3],
+        "caps appeared in the rogue's CSpace: {sweep}"
+    );
 
-    // Faults: reported with kind, address and ip; restarted twice, then
-    // stopped by its policy (restart = 2).
+    // Faults, from the root task's record: reported with kind, address and
+    // ip; restarted three times, then stopped by its policy (restart = 3).
     for (generation, what) in [
         (0, "VMFault: read (not mapped) at address 0x40000000, ip 0x"),
         (
             1,
             "VMFault: write (not mapped) at address 0x40000000, ip 0x",
         ),
-        (2, "UserException: CPU exception 6"),
+        (2, "VMFault: write (not mapped) at address 0x"),
+        (3, "UserException: CPU exception 6"),
     ] {
         let expected =
             format!("paddock: fault: component `rogue` (generation {generation}): {what}");
-        assert!(log.contains(&expected), "missing `{expected}` in:\n{log}");
+        assert!(
+            record.contains(&expected),
+            "missing `{expected}` in the record:\n{record}"
+        );
+    }
+    // The stack overflow: the root task names the guard page below the
+    // stack (the plan's stack is 16 KiB at 0x8000002000).
+    let overflow = record
+        .lines()
+        .find(|l| l.contains("(generation 2): VMFault"))
+        .unwrap_or_else(|| panic!("no fault of generation 2 in:\n{record}"));
+    assert!(
+        overflow.contains("in the guard page at 0x8000001000 below its stack")
+            && overflow.ends_with("a stack overflow)"),
+        "{overflow}"
+    );
+    for generation in 1..=3 {
+        let line = format!("paddock: restarted `rogue` (generation {generation})");
+        assert!(record.contains(&line), "{record}");
     }
     assert!(
-        log.contains("paddock: restarted `rogue` (generation 1)"),
-        "{log}"
+        !record.contains("paddock: restarted `rogue` (generation 4)"),
+        "{record}"
     );
-    assert!(
-        log.contains("paddock: restarted `rogue` (generation 2)"),
-        "{log}"
-    );
-    assert!(
-        !log.contains("paddock: restarted `rogue` (generation 3)"),
-        "{log}"
-    );
-    assert!(log.contains(STOPPED), "{log}");
+    assert!(record.contains(STOPPED), "{record}");
 
-    // Peers can read a component's restart generation.
+    // Peers can read a component's restart generation, and the witness
+    // vouches for it in the record.
     assert!(
         log.contains(SEEN_GENERATION),
         "the witness did not see the rogue's generation:\n{log}"
     );
-    // The witness ran before, and still runs after the rogue's faults.
-    let restarted_at = log
-        .find("paddock: restarted `rogue` (generation 2)")
+    assert!(record.contains(WITNESSED), "{record}");
+    // The witness still runs after the rogue's last restart.
+    let restarted_at = record
+        .find("paddock: restarted `rogue` (generation 3)")
         .unwrap();
-    let witness_at = log.find(WITNESS).unwrap();
+    let witnessed_at = record.find(WITNESSED).unwrap();
     assert!(
-        witness_at > restarted_at,
-        "witness not signalled after the restarts:\n{log}"
+        witnessed_at > restarted_at,
+        "the witness did not report after the restarts:\n{record}"
     );
 }

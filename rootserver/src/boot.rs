@@ -108,7 +108,10 @@ pub fn main(bootinfo: BootInfo) -> ! {
         Ok(slot) => slot,
         Err(_) => fail(format_args!("no root CNode slot left for the runtime dump")),
     };
-    let mismatches = match dump::print(&system, &views, spare, &spec_digest) {
+    crate::console::set_recording(false);
+    let dumped = dump::print(&system, &views, spare, &spec_digest);
+    crate::console::set_recording(true);
+    let mismatches = match dumped {
         Ok(mismatches) => mismatches,
         Err(e) => fail(format_args!(
             "runtime dump: viewing the CSpace of `{}`: {}",

@@ -1,9 +1,23 @@
 //! The root task's console. Debug kernels print through
 //! `seL4_DebugPutChar`; release kernels have no debug syscalls, so the root
-//! task drives COM1 itself through its IOPort capability.
+//! task drives COM1 itself through its IOPort capability. Every line also
+//! goes to the record ([`paddock_protocol::record`]), a port no component
+//! can write, except while the boot dump prints.
 
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicBool, Ordering};
+use paddock_protocol::record;
 use sel4::bootinfo::init_cap;
+
+/// Whether printed bytes go to the record too.
+static RECORDING: AtomicBool = AtomicBool::new(true);
+
+/// Stops or resumes copying the console to the record: the boot dump,
+/// printed before any component runs, is left out of it (it is long, and
+/// a byte to the record costs a system call).
+pub fn set_recording(on: bool) {
+    RECORDING.store(on, Ordering::Relaxed);
+}
 
 const COM1: u16 = 0x3f8;
 /// Line status register: bit 5 set when the transmit holding register can
@@ -20,6 +34,11 @@ pub fn backend_name() -> &'static str {
 }
 
 fn put_byte(b: u8) {
+    if RECORDING.load(Ordering::Relaxed) {
+        // No device there (another machine model) is not an error worth
+        // stopping for: the console still has the line.
+        let _ = sel4::ioport::out8(init_cap::IOPort, record::PORT, b);
+    }
     if sel4::debug::put_char(b).is_ok() {
         return;
     }

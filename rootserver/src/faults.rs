@@ -153,11 +153,24 @@ pub fn serve(system: &mut System, scratch: &mut Scratch, pci: &[Option<pci::Foun
             crate::line_report::serve(system, &reply, ci);
             continue;
         }
+        if reply.info.label() == paddock_protocol::record::WITNESS {
+            crate::witness::serve(system, &reply, ci);
+            continue;
+        }
         let fault = decode(&reply);
         let c = &system.spec.components[ci];
         let name = system.spec.str(c.name);
         let generation = system.running[ci].generation;
-        println!("paddock: fault: component `{name}` (generation {generation}): {fault}");
+        let overflow = match fault {
+            Fault::Vm { addr, .. } => stack_overflow(system, ci, addr),
+            _ => None,
+        };
+        match overflow {
+            Some((guard, sp)) => println!(
+                "paddock: fault: component `{name}` (generation {generation}): {fault} (in the guard page at {guard:#x} below its stack, stack pointer {sp:#x}: a stack overflow)"
+            ),
+            None => println!("paddock: fault: component `{name}` (generation {generation}): {fault}"),
+        }
         let decision = match RestartKind::from_u8(c.restart) {
             Some(RestartKind::Always) => Decision::Restart,
             Some(RestartKind::Limit) if generation < u64::from(c.restart_limit.get()) => {
@@ -183,6 +196,34 @@ pub fn serve(system: &mut System, scratch: &mut Scratch, pci: &[Option<pci::Foun
             }
         }
     }
+}
+
+/// The unmapped page the plan leaves below a stack (a 4 KiB page).
+const GUARD_BYTES: u64 = 4096;
+
+/// Whether component `ci`'s fault at `addr` is its stack overflowing into
+/// the guard page the plan leaves below it: then the guard page's address
+/// and the thread's stack pointer.
+///
+/// seL4 5.0.0 reports only the low 32 bits of a fault address on x86_64
+/// (`handleVMFault` keeps it in a `uint32_t`), so the address alone
+/// cannot tell the guard page (at 512 GiB and up) from low memory; the
+/// stack pointer, read from the faulting thread, can.
+fn stack_overflow(system: &System, ci: usize, addr: Word) -> Option<(u64, u64)> {
+    let spec = system.spec;
+    let c = &spec.components[ci];
+    let stack = spec.mappings_of(c).iter().find(|m| {
+        paddock_spec::MapPurpose::from_u8(m.purpose) == Some(paddock_spec::MapPurpose::Stack)
+    })?;
+    let base = stack.vaddr.get();
+    let guard = base.checked_sub(GUARD_BYTES)?;
+    let (_, sp) = sel4::tcb::read_ip_and_sp(tcb(system, ci)).ok()?;
+    // The stack pointer has left the stack downwards, to the guard page or
+    // just below it (a push there faults), and the reported low 32 bits
+    // are those of an address in the guard page.
+    let sp_below = sp < base && sp >= guard.saturating_sub(GUARD_BYTES);
+    let offset = (addr.wrapping_sub(guard)) & 0xffff_ffff;
+    (sp_below && offset < GUARD_BYTES).then_some((guard, sp))
 }
 
 fn tcb(system: &System, ci: usize) -> sel4::CPtr {

@@ -44,3 +44,5 @@ mod system;
 mod untyped;
 #[cfg(not(test))]
 mod views;
+#[cfg(not(test))]
+mod witness;

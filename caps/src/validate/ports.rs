@@ -26,7 +26,7 @@ impl ReservedPorts {
     }
 }
 
-pub const RESERVED_PORTS: [ReservedPorts; 5] = [
+pub const RESERVED_PORTS: [ReservedPorts; 6] = [
     ReservedPorts {
         first: 0x20,
         last: 0x21,
@@ -54,6 +54,13 @@ pub const RESERVED_PORTS: [ReservedPorts; 5] = [
         owner_debug: "the kernel's console (COM1)",
         owner_release: "the root task's console (COM1)",
         why: "a debug kernel prints on COM1; with a release kernel the root task prints there itself (rootserver/src/console.rs): use COM2 (0x2F8..=0x2FF) for a serial driver",
+    },
+    ReservedPorts {
+        first: paddock_protocol::record::PORT,
+        last: paddock_protocol::record::PORT,
+        owner_debug: "the root task's record",
+        owner_release: "the root task's record",
+        why: "the root task writes its verdicts there, where no component may, so that none can forge them (docs/containment.md, \"The record\")",
     },
     ReservedPorts {
         first: 0xCF8,

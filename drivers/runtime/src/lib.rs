@@ -186,6 +186,23 @@ impl Component {
         Ok(sel4::syscall::wait(self.slot(NOTIFICATION)?))
     }
 
+    /// Puts `text` (at most
+    /// [`WITNESS_BYTES`](paddock_protocol::record::WITNESS_BYTES) bytes of
+    /// it) in the root task's record, under this component's name, as
+    /// `paddock: witness `<name>`: <text>`: an observation other parties
+    /// can trust came from this component, since no component can write
+    /// the record or report for another. Does not wait for the root task.
+    pub fn witness(&self, text: &str) -> Result<(), Missing<'static>> {
+        let root_task = self.slot(FAULT)?;
+        let words = paddock_protocol::record::encode_witness(text);
+        sel4::syscall::send(
+            root_task,
+            sel4::ipc::MessageInfo::new(paddock_protocol::record::WITNESS, 0, 0, 4),
+            words,
+        );
+        Ok(())
+    }
+
     /// Ends a program whose work returned: logs why if it failed
     /// (`stopped: <why>`), then blocks for good, so that a component
     /// with nothing left to do takes no CPU from the others.

@@ -10,6 +10,7 @@ pub mod blob;
 pub mod component;
 pub mod line_report;
 pub mod pci_config;
+pub mod record;
 pub mod started;
 
 /// Printed once the system is built and every component has been started.

@@ -124,6 +124,15 @@ pub fn write_registers(tcb: CPtr, resume: bool, regs: &UserContext) -> Result<()
     invoke(tcb, label::TCBWriteRegisters, &words, &[]).map(drop)
 }
 
+/// `seL4_TCB_ReadRegisters`, the first two registers only, without
+/// suspending the thread: its instruction and stack pointers. The flags
+/// word (suspend, arch flags) and the count are the arguments, as for
+/// `WriteRegisters`; the registers come back in the message words.
+pub fn read_ip_and_sp(tcb: CPtr) -> Result<(Word, Word)> {
+    let reply = invoke(tcb, label::TCBReadRegisters, &[0, 2], &[])?;
+    Ok((reply.mrs[0], reply.mrs[1]))
+}
+
 /// `seL4_TCB_Resume`.
 pub fn resume(tcb: CPtr) -> Result<()> {
     invoke(tcb, label::TCBResume, &[], &[]).map(drop)

@@ -51,6 +51,10 @@ pub struct Extra {
     /// The image's networks with the host ports of this run; `None`: as
     /// the description says, host ports it leaves open left to QEMU.
     pub networks: Option<Vec<network::Network>>,
+    /// The root task's record (`paddock_protocol::record`) into this file.
+    /// Without one the record's port decodes nothing and its bytes are
+    /// dropped.
+    pub record: Option<PathBuf>,
 }
 
 /// The full argument list (program first).
@@ -99,6 +103,17 @@ pub fn command_line_with(image: &Image, console: Console, extra: &Extra) -> Vec<
             "chardev:com2".into(),
         ]),
         None => args.extend(["-serial".into(), "null".into()]),
+    }
+    if let Some(path) = &extra.record {
+        args.extend([
+            "-chardev".into(),
+            format!("file,id=record,path={}", path.display()),
+            "-device".into(),
+            format!(
+                "isa-debugcon,iobase={:#x},chardev=record",
+                paddock_protocol::record::PORT
+            ),
+        ]);
     }
     if let Some(path) = &extra.monitor {
         args.extend([
@@ -180,11 +195,16 @@ pub fn print_forwards(extra: &Extra) {
     }
 }
 
-/// The result of a batch run: the verdict and everything the guest printed.
+/// The result of a batch run: the verdict, everything the guest printed
+/// on its console, and the root task's record.
 #[derive(Clone, Debug)]
 pub struct Outcome {
     pub verdict: Verdict,
     pub log: String,
+    /// What the root task wrote to its record (`paddock_protocol::record`):
+    /// its own lines and the witness reports it vouches for, and nothing
+    /// any component printed.
+    pub record: String,
 }
 
 /// Options of a batch run.
@@ -226,9 +246,11 @@ pub fn run_batch(image: &Image, options: BatchOptions) -> Result<Outcome> {
     let deadline = session.started() + options.timeout;
     let until: Vec<&str> = options.until.iter().map(String::as_str).collect();
     let verdict = session.wait_for(&until, deadline, options.echo, options.on_line);
+    let (log, record) = session.stop_with_record();
     Ok(Outcome {
         verdict,
-        log: session.stop(),
+        log,
+        record,
     })
 }
 

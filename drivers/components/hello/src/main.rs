@@ -1,10 +1,12 @@
 //! `hello`: reports what the root task gave it, greets each peer it shares
 //! a channel with (one signal through the channel's send cap), then waits
 //! on its notification and logs every signal by the channel whose badge
-//! bit it carries, forever.
+//! bit it carries, forever. On each signal it also puts the generations of
+//! the peers it watches in the root task's record, as a witness.
 #![no_std]
 #![no_main]
 
+use core::fmt::Write;
 use paddock_runtime::{entry, log, Component, SymbolKind};
 
 entry!(main);
@@ -47,6 +49,10 @@ fn main(c: Component) -> ! {
                 for peer in PEERS_TO_REPORT {
                     if let Some(g) = c.generation_of(peer) {
                         log!("  `{peer}` is at generation {g}");
+                        let mut text = heapless::String::<32>::new();
+                        if write!(text, "{peer} at generation {g}").is_ok() {
+                            let _ = c.witness(&text);
+                        }
                     }
                 }
             }

@@ -2,16 +2,22 @@
 //! show that its capabilities contain it. Each generation (the root task
 //! restarts it after a fault, within its policy) tries one more thing:
 //!
-//! * generation 0: port IO outside its range, every empty slot of its
-//!   CSpace, IRQ operations on caps that are not its IRQ handler; then a
-//!   read of unmapped memory (a fault);
+//! * generation 0: port IO outside its range, on every port the platform
+//!   reserves (the root task's record among them), every empty slot of its
+//!   CSpace, IRQ operations on caps that are not its IRQ handler, lines on
+//!   the console dressed as the root task's and a witness's; then a read
+//!   of unmapped memory (a fault);
 //! * generation 1: a write to unmapped memory (a fault);
-//! * generation 2: signals its witness (to show the rest of the system still
+//! * generation 2: recursion until its stack runs into the guard page
+//!   below it (a fault);
+//! * generation 3: signals its witness (to show the rest of the system still
 //!   runs), then executes an invalid instruction (a fault that exceeds its
 //!   restart limit, so it is stopped).
 //!
 //! Each check prints `[rogue] check <what>: refused (<error>)` or
-//! `... ALLOWED`; only refusals are correct.
+//! `... ALLOWED`; only refusals are correct. These lines are the rogue's
+//! own word: the tests take their verdicts from the kernel's messages and
+//! the root task's record.
 #![no_std]
 #![no_main]
 
@@ -38,8 +44,10 @@ fn main(c: Component) -> ! {
     match c.generation() {
         0 => {
             port_io(&c);
+            reserved_ports(&c);
             empty_slots(&c);
             irqs(&c);
+            forge();
             log!("reading unmapped memory at {UNMAPPED:#x}");
             // SAFETY: deliberately invalid: the read faults, and the root
             // task restarts this component; the value is never used.
@@ -51,6 +59,11 @@ fn main(c: Component) -> ! {
             // SAFETY: deliberately invalid, as above.
             unsafe { core::ptr::write_volatile(UNMAPPED as *mut u64, 0xdead) };
             log!("check unmapped write: ALLOWED");
+        }
+        2 => {
+            log!("recursing past the end of its stack");
+            let depth = recurse(0);
+            log!("check stack overflow: ALLOWED ({depth} frames)");
         }
         _ => {
             match c.slot("channel.witness") {
@@ -86,6 +99,82 @@ fn port_io(c: &Component) {
         "port read 0x3fd outside its range",
         sel4::ioport::in8(own, FOREIGN_PORT + 5).map(drop),
     );
+}
+
+/// Ports the platform keeps for itself (as `caps`' validation lists them,
+/// and a few more a driver must never reach), with what they are. The
+/// kernel must refuse every read and write of each, and report it.
+const RESERVED: [(u16, &str); 16] = [
+    (0x20, "master PIC"),
+    (0x21, "master PIC mask"),
+    (0x40, "PIT counter 0"),
+    (0x43, "PIT mode"),
+    (0x60, "keyboard controller data"),
+    (0x64, "keyboard controller command (reset)"),
+    (0x70, "CMOS/RTC index"),
+    (0x92, "fast A20 and reset"),
+    (0xA0, "slave PIC"),
+    (0xE9, "the components' release-kernel log"),
+    (paddock_protocol::record::PORT, "the root task's record"),
+    (0x3F8, "COM1 data (the kernel's console)"),
+    (0x3FD, "COM1 line status"),
+    (0x510, "QEMU firmware configuration"),
+    (0xCF8, "PCI configuration address"),
+    (0xCFC, "PCI configuration data"),
+];
+
+/// Reads and writes every reserved port through its own IO port cap.
+fn reserved_ports(c: &Component) {
+    let own = match c.slot("io.com4") {
+        Ok(cap) => cap,
+        Err(e) => return log!("{e}"),
+    };
+    let mut refused = 0;
+    for (port, what) in RESERVED {
+        let read = sel4::ioport::in8(own, port).map(drop);
+        let write = sel4::ioport::out8(own, port, b'X');
+        refused += usize::from(read.is_err()) + usize::from(write.is_err());
+        if read.is_ok() || write.is_ok() {
+            log!("check reserved port {port:#x} ({what}): ALLOWED");
+        }
+    }
+    log!(
+        "check reserved ports: {refused} of {} reads and writes refused",
+        2 * RESERVED.len()
+    );
+}
+
+/// Prints, on the console every component shares, lines dressed as the
+/// root task's verdicts and as a witness's report, to show that they never
+/// reach the root task's record, which the tests read verdicts from.
+fn forge() {
+    for line in [
+        "paddock: stopped `witness`: FORGED by rogue\n",
+        "paddock: witness `witness`: FORGED by rogue\n",
+    ] {
+        for b in line.bytes() {
+            let _ = sel4::debug::put_char(b);
+        }
+    }
+    log!("printed two forged lines");
+}
+
+/// Recurses until the stack runs out: each frame keeps a 512-byte array
+/// live, so the guard page is reached in tens of frames, not thousands.
+#[inline(never)]
+#[allow(unconditional_recursion)] // the point: it ends in the guard page
+fn recurse(depth: u64) -> u64 {
+    let mut frame = [0u8; 512];
+    frame[0] = depth as u8;
+    let frame = core::hint::black_box(frame);
+    u64::from(frame[0]) + recurse(depth + 1)
+}
+
+/// How many slots of the CSpace hold a cap, as the kernel identifies them.
+fn occupied(c: &Component) -> usize {
+    (0..(1u64 << c.cnode_bits()))
+        .filter(|slot| sel4::debug::cap_identify(*slot).is_ok_and(|t| t != 0))
+        .count()
 }
 
 fn planned(c: &Component, slot: CPtr) -> bool {
@@ -132,19 +221,35 @@ fn irqs(c: &Component) {
         "IRQ rebind through a non-handler cap",
         sel4::irq::set_notification(notification, notification),
     );
-    // Slot 4 is the root task's IRQControl; here it is whatever the plan
-    // put there, or nothing.
-    report(
-        "IRQControl through slot 4",
-        sel4::irq::get_ioapic(
-            4,
+    // IRQControl is the root task's alone: no slot of this CSpace, planned
+    // or not, may mint an IRQ handler. Each slot is invoked as IRQControl;
+    // what counts is whether a cap appeared anywhere in the CSpace (a send
+    // cap to a notification takes any invocation as a signal, without an
+    // error, and mints nothing). The boot dump shows the kernel's view of
+    // every slot too.
+    let fault_endpoint = c.slot(paddock_runtime::FAULT).ok();
+    let before = occupied(c);
+    let mut returned_ok = 0;
+    for slot in 0..(1u64 << c.cnode_bits()) {
+        // Invoking the fault endpoint is a call to the root task, which
+        // takes an unknown request for a fault of this component.
+        if Some(slot) == fault_endpoint {
+            continue;
+        }
+        let r = sel4::irq::get_ioapic(
+            slot,
             sel4::cnode::Slot::new(2, 20, c.cnode_bits()),
             0,
             1,
             sel4::irq::Trigger::Edge,
             sel4::irq::Polarity::ActiveHigh,
             40,
-        ),
+        );
+        returned_ok += u32::from(r.is_ok());
+    }
+    let after = occupied(c);
+    log!(
+        "check IRQControl through every slot but the fault endpoint: {returned_ok} returned no error; {before} caps before, {after} after"
     );
     // Its own IRQ handler works: rebinding it to its own notification is
     // allowed, acking it too.

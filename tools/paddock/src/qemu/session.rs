@@ -93,8 +93,10 @@ impl Session {
         check_installed()?;
         let mut extra = super::with_ports(image, extra)?;
         let mut listeners = Vec::new();
-        let dir = if attach.com2 || attach.monitor {
+        // Always: the record goes to a file in it.
+        let dir = {
             let dir = SocketDir::new()?;
+            extra.record = Some(dir.0.join("record.log"));
             for (wanted, name) in [(attach.com2, "com2"), (attach.monitor, "monitor")] {
                 if !wanted {
                     continue;
@@ -110,8 +112,6 @@ impl Session {
                 listeners.push((name, listener));
             }
             Some(dir)
-        } else {
-            None
         };
         let args = command_line_with(image, Console::Batch, &extra);
         let forwards = extra
@@ -314,9 +314,28 @@ impl Session {
     }
 
     /// Stops QEMU and returns the log.
-    pub fn stop(mut self) -> String {
+    pub fn stop(self) -> String {
+        self.stop_with_record().0
+    }
+
+    /// Stops QEMU and returns the log and the root task's record (empty if
+    /// QEMU wrote none).
+    pub fn stop_with_record(mut self) -> (String, String) {
         self.kill();
-        std::mem::take(&mut self.log)
+        let record = self.record();
+        (std::mem::take(&mut self.log), record)
+    }
+
+    /// What the root task has written to its record so far, lossily as
+    /// UTF-8, carriage returns dropped.
+    pub fn record(&self) -> String {
+        let Some(dir) = &self.dir else {
+            return String::new();
+        };
+        match std::fs::read(dir.0.join("record.log")) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).replace('\r', ""),
+            Err(_) => String::new(),
+        }
     }
 
     fn kill(&mut self) {
