@@ -119,6 +119,30 @@ fn a_rogue_component_is_contained_and_the_system_keeps_running() {
     assert!(total > 20, "only {total} empty slots checked");
     assert_eq!(refused_n, total, "{empty}");
     assert_eq!(found, 0, "{empty}");
+    // The kernel's word for it: every slot the plan leaves empty was
+    // invoked, and the kernel found a null cap there.
+    let ws = paddock_tests::workspace();
+    let (_, plan) = paddock_caps::load_planned(&ws.join("images/containment.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rogue = plan
+        .components
+        .iter()
+        .position(|c| c.name == "rogue")
+        .expect("the plan has the rogue");
+    let planned: Vec<u32> = plan
+        .caps
+        .iter()
+        .filter(|c| c.component == rogue)
+        .map(|c| c.slot)
+        .collect();
+    let slots = 1u32 << plan.components[rogue].cnode_bits;
+    let mut unplanned = 0;
+    for slot in (0..slots).filter(|s| !planned.contains(s)) {
+        unplanned += 1;
+        let null = format!("Attempted to invoke a null cap #{slot}.");
+        assert!(log.contains(&null), "no kernel report for slot {slot}:\n{log}");
+    }
+    assert_eq!(unplanned, total, "the rogue's count differs from the plan's");
 
     // IRQ operations without the IRQ handler cap.
     refused(
@@ -201,4 +225,54 @@ fn a_rogue_component_is_contained_and_the_system_keeps_running() {
         witnessed_at > restarted_at,
         "the witness did not report after the restarts:\n{record}"
     );
+}
+
+/// The CPtrs the walk invokes: every bit above the CNode's 5 alone, then
+/// four mixed values (drivers/components/rogue/src/main.rs, `far_cptr`).
+fn far_cptrs() -> Vec<u64> {
+    (5..64)
+        .map(|b| 1u64 << b)
+        .chain([u64::MAX, 0x8000_0000_0000_0005, 0x1_0000_0003, 0xdead_beef])
+        .collect()
+}
+
+#[test]
+fn a_walk_of_the_cptr_space_beyond_the_cnode_finds_nothing_and_each_probe_is_a_cap_fault() {
+    let ws = paddock_tests::workspace();
+    let cptrs = far_cptrs();
+    let done = format!("[walker] walk done: {} CPtrs", cptrs.len());
+    let outcome = paddock_tests::boot_succeeding(
+        &ws.join("tests/fixtures/system/cptr-walk.toml"),
+        paddock::image::BuildOptions::default(),
+        paddock::qemu::BatchOptions {
+            timeout: Duration::from_secs(120),
+            echo: false,
+            until: vec![done.clone()],
+            ..Default::default()
+        },
+    );
+    let (log, record) = (&outcome.log, &outcome.record);
+    assert!(!log.contains("ALLOWED"), "{log}");
+    assert!(!log.contains("refused without a fault"), "{log}");
+    // The root task's record has one cap fault per CPtr, in order, each
+    // naming the CPtr the kernel failed to look up, and a restart after it.
+    let faults: Vec<&str> = record
+        .lines()
+        .filter(|l| l.starts_with("paddock: fault: component `walker`"))
+        .collect();
+    assert_eq!(faults.len(), cptrs.len(), "{record}");
+    for (generation, (line, cptr)) in faults.iter().zip(&cptrs).enumerate() {
+        let expected = format!(
+            "paddock: fault: component `walker` (generation {generation}): CapFault: cap {cptr:#x}, ip 0x"
+        );
+        assert!(
+            line.starts_with(&expected),
+            "expected `{expected}`, got `{line}`"
+        );
+        let restarted = format!(
+            "paddock: restarted `walker` (generation {})",
+            generation + 1
+        );
+        assert!(record.contains(&restarted), "{record}");
+    }
 }

@@ -39,8 +39,52 @@ fn report(what: &str, result: Result<(), sel4::Error>) {
     }
 }
 
+/// CPtrs outside the CNode, for the walk (`walk = 1`): every bit above
+/// the CNode's alone, and values that mix the CNode's bits with guard
+/// bits. The CNode's guard leaves no other bit pattern pointing anywhere,
+/// so the kernel's lookup of each fails, and that failure is a cap fault
+/// sent to the root task.
+fn far_cptr(bits: u8, index: u64) -> Option<u64> {
+    const MIXED: [u64; 4] = [
+        u64::MAX,
+        0x8000_0000_0000_0005,
+        0x0000_0001_0000_0003,
+        0xdead_beef,
+    ];
+    let singles = 64 - u64::from(bits);
+    if index < singles {
+        Some(1 << (u64::from(bits) + index))
+    } else {
+        MIXED.get(usize::try_from(index - singles).ok()?).copied()
+    }
+}
+
+/// The walk: generation `g` invokes the `g`th far CPtr and so faults; the
+/// root task restarts it (`restart = "always"`) for the next one.
+fn walk(c: &Component) -> ! {
+    match far_cptr(c.cnode_bits(), c.generation()) {
+        Some(cptr) => {
+            log!("walk: invoking CPtr {cptr:#x}");
+            let r = sel4::ioport::in8(cptr, FOREIGN_PORT);
+            log!(
+                "check far CPtr {cptr:#x}: {}",
+                if r.is_ok() {
+                    "ALLOWED"
+                } else {
+                    "refused without a fault"
+                }
+            );
+        }
+        None => log!("walk done: {} CPtrs", c.generation()),
+    }
+    c.park()
+}
+
 fn main(c: Component) -> ! {
     log!("generation {}", c.generation());
+    if c.param("walk") == Some(1) {
+        walk(&c);
+    }
     match c.generation() {
         0 => {
             port_io(&c);
