@@ -140,9 +140,15 @@ fn a_rogue_component_is_contained_and_the_system_keeps_running() {
     for slot in (0..slots).filter(|s| !planned.contains(s)) {
         unplanned += 1;
         let null = format!("Attempted to invoke a null cap #{slot}.");
-        assert!(log.contains(&null), "no kernel report for slot {slot}:\n{log}");
+        assert!(
+            log.contains(&null),
+            "no kernel report for slot {slot}:\n{log}"
+        );
     }
-    assert_eq!(unplanned, total, "the rogue's count differs from the plan's");
+    assert_eq!(
+        unplanned, total,
+        "the rogue's count differs from the plan's"
+    );
 
     // IRQ operations without the IRQ handler cap.
     refused(

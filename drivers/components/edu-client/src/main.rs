@@ -9,6 +9,7 @@
 #[allow(dead_code)]
 mod shared;
 
+use core::fmt::Write;
 use paddock_ring::queue::Descriptor;
 use paddock_ring::{Consumer, Idle, Producer};
 use paddock_runtime::sel4;
@@ -25,26 +26,52 @@ fn pattern(i: u64) -> u8 {
     (i.wrapping_mul(31) ^ (i >> 7)) as u8
 }
 
+/// What became of one requested copy.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Pending,
+    Intact,
+    Corrupt,
+    Refused,
+}
+
 fn main(c: Component) -> ! {
-    let data = c.region("dma.edu.data").unwrap_or_else(|e| panic!("{e}"));
-    // SAFETY: the root task mapped the data window read-write here; the
-    // device writes it only through the copies this client requests.
+    let result = run(&c);
+    c.finish(result)
+}
+
+fn run(c: &Component) -> Result<(), &'static str> {
+    let data = c.region("dma.edu.data").map_err(|e| {
+        log!("{e}");
+        "no data window"
+    })?;
+    let half = COPY_DISTANCE as usize;
+    if (data.size as usize) < 2 * half {
+        return Err("the data window is smaller than the copies need");
+    }
+    // SAFETY: the root task mapped the data window read-write here, for
+    // `data.size` bytes; the device writes it only by DMA, which a byte
+    // slice read here cannot make undefined (its values may change, which
+    // the checks below are for).
     let window =
         unsafe { core::slice::from_raw_parts_mut(data.vaddr as *mut u8, data.size as usize) };
-    let half = COPY_DISTANCE as usize;
     for (i, b) in window[..half].iter_mut().enumerate() {
         *b = pattern(i as u64);
     }
     window[half..].fill(0x5a);
-    let mut requests = Producer::new(
-        active_queue(&c, "ring.requests.queues", RING_SLOTS).unwrap_or_else(|e| panic!("{e}")),
-    )
-    .unwrap_or_else(|e| panic!("{e:?}"));
-    let mut completions = Consumer::new(
-        active_queue(&c, "ring.completions.queues", RING_SLOTS).unwrap_or_else(|e| panic!("{e}")),
-    )
-    .unwrap_or_else(|e| panic!("{e:?}"));
-    let driver = c.slot("ring.requests").unwrap_or_else(|e| panic!("{e}"));
+    let attach = |name| {
+        active_queue(c, name, RING_SLOTS).map_err(|e| {
+            log!("{e}");
+            "a ring is missing"
+        })
+    };
+    let mut requests = Producer::new(attach("ring.requests.queues")?)
+        .map_err(|_| "the request ring is corrupt")?;
+    let mut completions = Consumer::new(attach("ring.completions.queues")?)
+        .map_err(|_| "the completion ring is corrupt")?;
+    let driver = c
+        .slot("ring.requests")
+        .map_err(|_| "no signal to the driver")?;
 
     log!("asking for {} DMA copies", COPIES.len());
     for (offset, len) in COPIES {
@@ -53,57 +80,101 @@ fn main(c: Component) -> ! {
     if requests.publish().is_needed() {
         sel4::syscall::signal(driver);
     }
-    let (mut intact, mut refused) = (0, 0);
-    let mut answered = 0;
-    loop {
-        while let Some(d) = completions.pop().unwrap_or_else(|e| panic!("{e:?}")) {
-            answered += 1;
-            let (from, len) = (
-                d.offset as usize,
-                COPIES.iter().find(|c| c.0 == d.offset).map_or(0, |c| c.1) as usize,
-            );
+    // A completion names its request by the request's offset. Only a
+    // request still pending may be answered, with its own length or 0
+    // (refused); anything else is the driver's error, counted and
+    // ignored: the copy ranges always come from `COPIES`, never from the
+    // driver.
+    let mut answers = [Answer::Pending; COPIES.len()];
+    let mut malformed = 0u32;
+    let mut broken = None;
+    while broken.is_none() && answers.contains(&Answer::Pending) {
+        loop {
+            let d = match completions.pop() {
+                Ok(Some(d)) => d,
+                Ok(None) => break,
+                Err(e) => {
+                    log!("the driver broke the completion ring: {e}");
+                    broken = Some(e);
+                    break;
+                }
+            };
+            let Some(i) = COPIES.iter().position(|c| c.0 == d.offset) else {
+                malformed += 1;
+                log!(
+                    "malformed completion: offset {:#x} names no request",
+                    d.offset
+                );
+                continue;
+            };
+            let (from, len) = (COPIES[i].0 as usize, COPIES[i].1 as usize);
+            if answers[i] != Answer::Pending {
+                malformed += 1;
+                log!("malformed completion: the copy at {from:#x} was answered already");
+                continue;
+            }
             let to = from + half;
-            if d.len == 0 {
-                refused += 1;
+            answers[i] = if d.len == 0 {
                 let untouched = window[to..to + len].iter().all(|&b| b == 0x5a);
                 log!(
                     "DMA copy of {len} bytes at {from:#x}: refused, destination {}",
                     if untouched { "untouched" } else { "CHANGED" }
                 );
+                Answer::Refused
+            } else if d.len as usize != len {
+                malformed += 1;
+                log!(
+                    "malformed completion: {} bytes claimed for the copy of {len} at {from:#x}",
+                    d.len
+                );
                 continue;
-            }
-            let same = window[from..from + len] == window[to..to + len];
-            log!(
-                "DMA copy of {len} bytes at {from:#x}: {}",
-                if same { "intact" } else { "CORRUPT" }
-            );
-            if same {
-                intact += 1;
-            }
+            } else if window[from..from + len] == window[to..to + len] {
+                log!("DMA copy of {len} bytes at {from:#x}: intact");
+                Answer::Intact
+            } else {
+                log!("DMA copy of {len} bytes at {from:#x}: CORRUPT");
+                Answer::Corrupt
+            };
         }
         completions.release();
-        if answered == COPIES.len() {
+        if broken.is_some() || !answers.contains(&Answer::Pending) {
             break;
         }
-        if let Ok(Idle::Sleep) = completions.request_signal() {
-            let _ = c.wait();
+        match completions.request_signal() {
+            Ok(Idle::Sleep) => {
+                let _ = c.wait();
+            }
+            Ok(Idle::MoreWork) => {}
+            Err(e) => {
+                log!("the driver broke the completion ring: {e}");
+                broken = Some(e);
+            }
         }
     }
+    let count = |a| answers.iter().filter(|&&x| x == a).count();
     // Whatever the driver did, the pattern half must be as written.
     let source_intact = window[..half]
         .iter()
         .enumerate()
         .all(|(i, &b)| b == pattern(i as u64));
     log!(
-        "{intact} of {} DMA copies intact, {refused} refused; source buffer {}",
+        "{} of {} DMA copies intact, {} refused, {malformed} malformed completions ignored; source buffer {}",
+        count(Answer::Intact),
         COPIES.len(),
-        if source_intact {
-            "unchanged"
-        } else {
-            "CHANGED"
-        }
+        count(Answer::Refused),
+        if source_intact { "unchanged" } else { "CHANGED" }
     );
-    loop {
-        let _ = c.wait();
+    let mut text = heapless::String::<24>::new();
+    let _ = write!(
+        text,
+        "ok {} no {} bad {malformed} src {}",
+        count(Answer::Intact),
+        count(Answer::Refused),
+        if source_intact { "ok" } else { "BAD" }
+    );
+    let _ = c.witness(&text);
+    match broken {
+        Some(_) => Err("the driver broke the completion ring"),
+        None => Ok(()),
     }
 }

@@ -3,7 +3,10 @@
 //! declared windows: just past the client's data window, and at bus
 //! address 0 (physical page 0 on a machine without an IOMMU). VT-d must
 //! block both; the kernel reports the DMA faults. It then answers every
-//! request as refused, so the client can check its memory.
+//! request as refused, so the client can check its memory, and around each
+//! refusal sends completions a client must not trust: one naming no
+//! request, and, after the refusal, one answering the same request again
+//! with a length the request never asked for.
 #![no_std]
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -56,13 +59,27 @@ fn main(c: Component) -> ! {
         }
         log!("the device reports the transfer to {target:#x} complete");
     }
-    log!("attacks done; refusing every request");
+    log!("attacks done; refusing every request, with malformed completions around each");
+    let mut unknown = 0xfff0_0000u32;
     loop {
         while let Some(d) = rings.requests.pop().unwrap_or_else(|e| panic!("{e:?}")) {
-            let _ = rings.completions.push(Descriptor {
-                offset: d.offset,
-                len: 0,
-            });
+            unknown += 1;
+            for completion in [
+                Descriptor {
+                    offset: unknown,
+                    len: 1,
+                },
+                Descriptor {
+                    offset: d.offset,
+                    len: 0,
+                },
+                Descriptor {
+                    offset: d.offset,
+                    len: 0x10000,
+                },
+            ] {
+                let _ = rings.completions.push(completion);
+            }
         }
         if rings.completions.publish().is_needed() {
             sel4::syscall::signal(client);
