@@ -149,6 +149,22 @@ fn a_rogue_component_is_contained_and_the_system_keeps_running() {
         unplanned, total,
         "the rogue's count differs from the plan's"
     );
+    // After every fault (the first follows the IRQControl sweep through
+    // every slot), the root task looked at the rogue's CSpace through the
+    // kernel: the planned caps and nothing else.
+    let holds = format!(
+        "paddock: `rogue` holds {} planned caps and 0 others (the kernel's view of its CSpace)",
+        planned.len()
+    );
+    let looks = record
+        .matches("others (the kernel's view of its CSpace)")
+        .count();
+    assert_eq!(looks, 4, "{record}");
+    assert_eq!(
+        record.matches(&holds).count(),
+        4,
+        "`{holds}` x4 in:\n{record}"
+    );
 
     // IRQ operations without the IRQ handler cap.
     refused(

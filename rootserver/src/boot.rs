@@ -153,7 +153,7 @@ pub fn main(bootinfo: BootInfo) -> ! {
         }
     );
     println!("{SUCCESS_SENTINEL}");
-    faults::serve(&mut system, &mut scratch, &found)
+    faults::serve(&mut system, &mut scratch, &found, &views)
 }
 
 /// Every PCI device found that signals through INTx must reach the line

@@ -186,6 +186,27 @@ pub struct DumpError {
     pub error: sel4::Error,
 }
 
+/// How many slots of component `ci`'s CSpace (seen through `view`, its
+/// slot 0) hold a cap the plan does not put there, as the kernel
+/// identifies them; `None` on release kernels, which cannot look.
+pub fn unplanned(system: &System, view: CPtr, ci: usize) -> Option<u32> {
+    if !sel4::debug::AVAILABLE {
+        return None;
+    }
+    let c = &system.spec.components[ci];
+    let caps = system.spec.caps_of(c);
+    let mut unplanned = 0u32;
+    for index in 0..(1u64 << c.cnode_bits) {
+        if caps.iter().any(|cap| u64::from(cap.slot.get()) == index) {
+            continue;
+        }
+        if !matches!(kernel_type(view | index), Some(0) | None) {
+            unplanned += 1;
+        }
+    }
+    Some(unplanned)
+}
+
 /// Prints the dump; returns the number of mismatches the kernel check
 /// found (kernel types and unplanned caps; always 0 on release kernels,
 /// which cannot check). `spare` is an empty root CNode slot.
@@ -245,17 +266,7 @@ pub fn print(
             mapped += 1;
         }
         // Every other slot must be empty.
-        let mut unplanned = 0u32;
-        if sel4::debug::AVAILABLE {
-            for index in 0..(1u64 << c.cnode_bits) {
-                if caps.iter().any(|cap| u64::from(cap.slot.get()) == index) {
-                    continue;
-                }
-                if !matches!(kernel_type(view | index), Some(0) | None) {
-                    unplanned += 1;
-                }
-            }
-        }
+        let unplanned = unplanned(system, view, ci).unwrap_or(0);
         mismatches += unplanned;
         let source = if sel4::debug::AVAILABLE {
             Source::Observed

@@ -14,6 +14,7 @@
 use crate::pci;
 use crate::scratch::Scratch;
 use crate::system::{self, System};
+use crate::views::Views;
 use core::fmt;
 use paddock_spec::RestartKind;
 use sel4::ipc;
@@ -127,7 +128,12 @@ enum Decision {
 
 /// Receives faults and configuration-space requests forever; `pci` is
 /// each PCI record's device as found at boot.
-pub fn serve(system: &mut System, scratch: &mut Scratch, pci: &[Option<pci::Found>]) -> ! {
+pub fn serve(
+    system: &mut System,
+    scratch: &mut Scratch,
+    pci: &[Option<pci::Found>],
+    views: &Views,
+) -> ! {
     loop {
         let reply = sel4::syscall::recv(system.fault_endpoint);
         // A configuration badge is never a component's (bit 27): checked
@@ -170,6 +176,15 @@ pub fn serve(system: &mut System, scratch: &mut Scratch, pci: &[Option<pci::Foun
                 "paddock: fault: component `{name}` (generation {generation}): {fault} (in the guard page at {guard:#x} below its stack, stack pointer {sp:#x}: a stack overflow)"
             ),
             None => println!("paddock: fault: component `{name}` (generation {generation}): {fault}"),
+        }
+        // What the faulting component holds now, in the kernel's view: a
+        // component that somehow gained a cap would show it here, whatever
+        // it printed.
+        if let Some(n) = crate::dump::unplanned(system, views.opened(ci), ci) {
+            println!(
+                "paddock: `{name}` holds {} planned caps and {n} others (the kernel's view of its CSpace)",
+                system.spec.caps_of(c).len()
+            );
         }
         let decision = match RestartKind::from_u8(c.restart) {
             Some(RestartKind::Always) => Decision::Restart,

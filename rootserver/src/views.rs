@@ -74,6 +74,11 @@ impl Views {
         self.top
     }
 
+    /// The CPtr of slot 0 of view `index`, which [`open`](Self::open) made.
+    pub fn opened(&self, index: usize) -> CPtr {
+        (index as u64 + 1) << VIEW_SHIFT
+    }
+
     /// Opens view `index` (0-based) onto a CNode of radix `bits` held at
     /// `cnode`; returns the CPtr of its slot 0.
     pub fn open(&self, index: usize, cnode: CPtr, bits: u8) -> Result<CPtr, sel4::Error> {
