@@ -323,3 +323,80 @@ fn device_memory_the_root_task_cannot_take_stops_the_boot_naming_the_component()
         "{log}"
     );
 }
+
+/// The number after `key` on the record's witness line of `who`.
+fn witnessed(record: &str, who: &str, key: &str) -> Option<u64> {
+    let prefix = format!("paddock: witness `{who}`: {key} ");
+    record
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .max()
+}
+
+/// How late the client's sleeps ended at most, in microseconds, from its
+/// report in the root task's record, and the timer's count of idle
+/// wake-ups, when `timer-flood` runs with the flooder or, for the
+/// baseline, without it (its component and channel taken out).
+fn flood_run(flooding: bool) -> (u64, Option<u64>, String) {
+    let ws = workspace();
+    let mut text = std::fs::read_to_string(ws.join("tests/fixtures/system/timer-flood.toml"))
+        .expect("the fixture");
+    if !flooding {
+        // Tables start at `[[`; drop the flooder's and its channel's.
+        text = text
+            .split("\n[[")
+            .filter(|t| !t.contains("name = \"flood\"") && !t.contains("name = \"flood-timer\""))
+            .collect::<Vec<_>>()
+            .join("\n[[")
+            .replace("name = \"timer-flood\"", "name = \"timer-flood-baseline\"");
+    }
+    let dir = ws.join("target/timer-flood");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(if flooding {
+        "flood.toml"
+    } else {
+        "baseline.toml"
+    });
+    std::fs::write(&path, text).unwrap();
+    let outcome = boot_succeeding(
+        &path,
+        paddock::image::BuildOptions::default(),
+        BatchOptions {
+            timeout: Duration::from_secs(120),
+            echo: false,
+            until: vec!["paddock: witness `tock`: max late".into()],
+            extra: Extra {
+                icount: true,
+                ..Extra::default()
+            },
+            ..BatchOptions::default()
+        },
+    );
+    let record = outcome.record;
+    let late = witnessed(&record, "tock", "max late").unwrap_or_else(|| panic!("{record}"));
+    let idle = witnessed(&record, "timer", "idle wake-ups");
+    (late, idle, record)
+}
+
+#[test]
+fn a_flood_of_signals_at_the_timer_delays_an_honest_client_by_at_most_a_time_slice() {
+    let (late, idle, record) = flood_run(true);
+    let (baseline, baseline_idle, baseline_record) = flood_run(false);
+    eprintln!(
+        "latest sleep: {late} us late with the flood ({idle:?} idle wake-ups of the timer), {baseline} us without"
+    );
+    // The flood reached the timer: the timer itself counted the wake-ups
+    // that asked for nothing (and counted none without it).
+    assert!(
+        idle.is_some_and(|n| n >= 1024),
+        "no flood seen by the timer:\n{record}"
+    );
+    assert_eq!(baseline_idle, None, "{baseline_record}");
+    // The honest client's sleeps, under -icount: never more than 20 ms
+    // (two of the kernel's time slices) later with the flood than without.
+    assert!(
+        late <= baseline + 20_000,
+        "{late} us late with the flood (baseline {baseline} us):\n{record}"
+    );
+}

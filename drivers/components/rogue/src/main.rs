@@ -80,10 +80,35 @@ fn walk(c: &Component) -> ! {
     c.park()
 }
 
+/// The flood (`flood = 1`): signals every channel it holds, as fast as
+/// it can, forever, never waiting.
+fn flood(c: &Component) -> ! {
+    let mut targets = [0; 8];
+    let mut n = 0;
+    for s in c.symbols() {
+        if s.kind == paddock_runtime::SymbolKind::Slot
+            && s.name.starts_with("channel.")
+            && n < targets.len()
+        {
+            log!("flooding `{}`", s.name);
+            targets[n] = s.value;
+            n += 1;
+        }
+    }
+    loop {
+        for &t in &targets[..n] {
+            sel4::syscall::signal(t);
+        }
+    }
+}
+
 fn main(c: Component) -> ! {
     log!("generation {}", c.generation());
     if c.param("walk") == Some(1) {
         walk(&c);
+    }
+    if c.param("flood") == Some(1) {
+        flood(&c);
     }
     match c.generation() {
         0 => {
