@@ -219,6 +219,10 @@ pub fn from_toml(e: &toml::de::Error) -> Error {
                 .at(span, format!("unknown {kind}"))
                 .help(help)
         }
+        _ if numeric(&head, tail.as_deref()).is_some() => {
+            let (message, label) = numeric(&head, tail.as_deref()).unwrap_or_default();
+            Error::new(message).at(span, label)
+        }
         _ => {
             let label = if head.starts_with("missing field") {
                 "in this table"
@@ -232,4 +236,45 @@ pub fn from_toml(e: &toml::de::Error) -> Error {
             err
         }
     }
+}
+
+/// serde's words for a value of the wrong type or range in a numeric
+/// field (`invalid type: floating point `1.5``, `expected u64`), said in
+/// the description's terms: which numbers the field takes and what was
+/// found. `None` when the field is not numeric.
+fn numeric(head: &str, expected: Option<&str>) -> Option<(String, &'static str)> {
+    let expected = match expected? {
+        "i64" => "an integer",
+        "u64" => "a non-negative integer",
+        "u32" => "an integer from 0 to 4294967295",
+        "u16" => "an integer from 0 to 65535",
+        "u8" => "an integer from 0 to 255",
+        _ => return None,
+    };
+    let found = head
+        .strip_prefix("invalid type: ")
+        .or_else(|| head.strip_prefix("invalid value: "))?;
+    // TOML integers past 64 bits arrive as i128, which no field takes.
+    if let Some(n) = found
+        .strip_prefix("integer `")
+        .and_then(|r| r.strip_suffix("` as i128"))
+    {
+        return Some((
+            format!("integer {n} does not fit in 64 bits: expected {expected}"),
+            "too large",
+        ));
+    }
+    let label = if found.starts_with("integer") {
+        "out of range"
+    } else {
+        "not an integer"
+    };
+    // serde's names for TOML's tables (dates are read as tables too) and
+    // arrays.
+    let found = match found {
+        "map" => "a table or a date",
+        "sequence" => "an array",
+        other => other,
+    };
+    Some((format!("expected {expected}, found {found}"), label))
 }
