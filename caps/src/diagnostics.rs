@@ -133,31 +133,36 @@ pub fn position(text: &str, offset: usize) -> Position {
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let file = SimpleFile::new(self.path.display().to_string(), self.text.as_str());
+        let source = shown_source(&self.text);
+        let path = printable(&self.path.display().to_string()).into_owned();
+        let file = SimpleFile::new(path.clone(), source.as_str());
         let config = Config {
             chars: Chars::ascii(),
             ..Config::default()
         };
         for error in &self.errors {
-            let mut d = Diagnostic::error().with_message(&error.message);
+            let mut d = Diagnostic::error().with_message(printable(&error.message));
             let mut labels = Vec::new();
             if let Some(p) = &error.primary {
-                labels.push(CsLabel::primary((), p.span.clone()).with_message(&p.message));
+                labels
+                    .push(CsLabel::primary((), p.span.clone()).with_message(printable(&p.message)));
             }
             for s in &error.secondary {
-                labels.push(CsLabel::secondary((), s.span.clone()).with_message(&s.message));
+                labels.push(
+                    CsLabel::secondary((), s.span.clone()).with_message(printable(&s.message)),
+                );
             }
             d = d.with_labels(labels);
             if let Some(h) = &error.help {
-                d = d.with_notes(vec![format!("help: {h}")]);
+                d = d.with_notes(vec![format!("help: {}", printable(h))]);
             }
             if error.primary.is_none() {
                 // Nothing to point at (for example an unreadable file):
                 // still name the file, as rustc does.
-                writeln!(f, "error: {}", error.message)?;
-                writeln!(f, "  --> {}", self.path.display())?;
+                writeln!(f, "error: {}", printable(&error.message))?;
+                writeln!(f, "  --> {path}")?;
                 if let Some(h) = &error.help {
-                    writeln!(f, "  = help: {h}")?;
+                    writeln!(f, "  = help: {}", printable(h))?;
                 }
                 writeln!(f)?;
                 continue;
@@ -174,6 +179,46 @@ impl fmt::Display for Diagnostics {
 }
 
 impl std::error::Error for Diagnostics {}
+
+/// Characters a terminal would act on or hide rather than show: controls
+/// (escape sequences) and the invisible and direction-changing format
+/// characters that can make a line read other than it is.
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// `s` with its hidden characters escaped (`\u{1b}`): messages repeat
+/// names and paths as written, which may hold anything.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(hidden) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| {
+            if hidden(c) {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// The source as shown under a message: hidden characters replaced by as
+/// many bytes of `?` or U+FFFD, so spans into the text still fit (line
+/// ends and tabs stay).
+fn shown_source(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => c.to_string(),
+            c if hidden(c) && c.len_utf8() == 3 => '\u{fffd}'.to_string(),
+            c if hidden(c) => "?".repeat(c.len_utf8()),
+            c => c.to_string(),
+        })
+        .collect()
+}
 
 /// The nearest of `candidates` to `word`, if it is near enough to be a typo.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
@@ -229,9 +274,13 @@ pub fn from_toml(e: &toml::de::Error) -> Error {
             } else {
                 "here"
             };
+            let missing_system = head == "missing field `system`";
             let mut err = Error::new(head).at(span, label);
             if let Some(t) = tail {
                 err = err.help(format!("expected {t}"));
+            } else if missing_system {
+                // An empty file, or one of comments only.
+                err = err.help("a description starts with a [system] table giving at least `name` and `kernel` (docs/description.md)");
             }
             err
         }
