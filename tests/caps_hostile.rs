@@ -445,3 +445,176 @@ fn every_numeric_field_is_checked_at_its_bounds() {
         started.elapsed()
     );
 }
+
+/// The smallest valid description with `extra` appended.
+fn small(extra: &str) -> String {
+    format!("[system]\nname = \"small\"\nkernel = \"debug\"\n{extra}")
+}
+
+/// `text` must be refused with an error whose message contains `says`,
+/// at `line` (primary or secondary), quickly.
+fn refused_at(what: &str, text: &str, line: usize, says: &str) -> Option<String> {
+    let started = Instant::now();
+    let result = try_parse(text);
+    let took = started.elapsed();
+    let failure = match result {
+        Err(p) => Some(format!("{what}: panicked: {p}")),
+        Ok(Ok(())) => Some(format!("{what}: accepted")),
+        Ok(Err(d)) => {
+            let rendered = d.to_string();
+            if !lines(&d).contains(&line) {
+                Some(format!("{what}: no error at line {line}\n{rendered}"))
+            } else if !d.errors().iter().any(|e| e.message.contains(says)) {
+                Some(format!("{what}: no error says {says:?}\n{rendered}"))
+            } else if rendered.chars().any(|c| c.is_control() && c != '\n') {
+                Some(format!("{what}: control characters in\n{rendered:?}"))
+            } else if rendered.len() > 64 << 10 {
+                Some(format!("{what}: {} bytes of messages", rendered.len()))
+            } else {
+                None
+            }
+        }
+    };
+    failure.or_else(|| (took > Duration::from_secs(2)).then(|| format!("{what}: took {took:?}")))
+}
+
+#[test]
+fn odd_names_are_refused_where_they_are_written() {
+    let long = "a".repeat(1 << 20);
+    // As written between the quotes of a TOML basic string.
+    let names: &[(&str, &str)] = &[
+        ("Cyrillic", "жук"),
+        ("CJK", "驱动"),
+        ("escape sequence", "a\\u001b[2Jb"),
+        ("NUL", "a\\u0000"),
+        ("newline", "a\\nb"),
+        ("right-to-left override", "a\\u202eb"),
+        ("empty", ""),
+        ("a megabyte", &long),
+        ("upper case", "Serial"),
+        ("leading digit", "1serial"),
+        ("dot", "a.b"),
+        ("space", "a b"),
+    ];
+    // Each place a name is written: the description around it, the line
+    // it is on, what the error says.
+    let places: &[(&str, usize, &str)] = &[
+        ("[system]\nname = \"@\"\nkernel = \"debug\"\n", 2, "invalid system name"),
+        ("@S\n[[component]]\nname = \"@\"\nprogram = \"p\"\n", 5, "invalid component name"),
+        ("@S\n[[component]]\nname = \"c\"\nprogram = \"@\"\n", 6, "invalid program name"),
+        (
+            "@S\n[[component]]\nname = \"c\"\nprogram = \"p\"\n[[component.io_port]]\nname = \"@\"\nfirst = 0x60\nlast = 0x60\n",
+            8,
+            "invalid IO port range name",
+        ),
+        (
+            "@S\n[[component]]\nname = \"c\"\nprogram = \"p\"\n[component.params]\n\"@\" = 1\n",
+            8,
+            "invalid parameter name",
+        ),
+        (
+            "@S\n[[component]]\nname = \"c\"\nprogram = \"p\"\n[[component]]\nname = \"d\"\nprogram = \"p\"\n[[channel]]\nname = \"@\"\nends = [\"c\", \"d\"]\n",
+            11,
+            "invalid channel name",
+        ),
+    ];
+    let mut failures = vec![];
+    for (what, name) in names {
+        for (template, line, says) in places {
+            // Program names may have upper case and digits first; a long
+            // one is refused for its length.
+            let says = match (says.contains("program"), *what) {
+                (true, "upper case" | "leading digit") => continue,
+                (true, "a megabyte") => "longer than the 32",
+                _ => says,
+            };
+            let text = template
+                .replace("@S", "[system]\nname = \"small\"\nkernel = \"debug\"")
+                .replace('@', name);
+            failures.extend(refused_at(&format!("{what}: {says}"), &text, *line, says));
+        }
+    }
+    // Names valid in themselves, refused by the room they are given.
+    let a33 = "a".repeat(33);
+    let text = small(&format!(
+        "\n[[component]]\nname = \"{a33}\"\nprogram = \"p\"\n"
+    ));
+    failures.extend(refused_at("33 characters", &text, 6, "longer than the 32"));
+    let text = small(&format!(
+        "\n[[component]]\nname = \"c\"\nprogram = \"{a33}\"\n"
+    ));
+    failures.extend(refused_at("program of 33", &text, 7, "longer than the 32"));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// `n` components, each with `ports` IO port ranges of one port.
+fn many(n: usize, ports: usize) -> String {
+    let mut text = small("");
+    for c in 0..n {
+        text.push_str(&format!(
+            "\n[[component]]\nname = \"c{c}\"\nprogram = \"p\"\ncnode_size_bits = 20\n"
+        ));
+        for p in 0..ports {
+            let port = 0x1000 + c * ports + p;
+            text.push_str(&format!(
+                "[[component.io_port]]\nname = \"p{p}\"\nfirst = {port}\nlast = {port}\n"
+            ));
+        }
+    }
+    text
+}
+
+#[test]
+fn huge_counts_are_refused_at_the_limit_quickly() {
+    let mut failures = vec![];
+    // 10,000 components: the 257th is named (line 4 + 5 lines each).
+    let text = many(10_000, 0);
+    failures.extend(refused_at(
+        "10,000 components",
+        &text,
+        4 + 256 * 5 + 2,
+        "the root task holds 256",
+    ));
+    // 10,000 IO port ranges in one component: past the info page's names.
+    let text = many(1, 10_000);
+    failures.extend(refused_at(
+        "10,000 IO port ranges",
+        &text,
+        6,
+        "its info page holds 63 names",
+    ));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn deep_and_huge_toml_is_refused_without_a_crash() {
+    let mut failures = vec![];
+    for depth in [100, 10_000, 100_000] {
+        let text = small(&format!(
+            "x = {}1{}\n",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        ));
+        failures.extend(refused_at(&format!("arrays {depth} deep"), &text, 4, ""));
+        let text = small(&format!(
+            "x = {}1{}\n",
+            "{ a = ".repeat(depth),
+            " }".repeat(depth)
+        ));
+        failures.extend(refused_at(
+            &format!("inline tables {depth} deep"),
+            &text,
+            4,
+            "",
+        ));
+        let text = small(&format!("[{}]\n", vec!["a"; depth].join(".")));
+        // The parser does not say where it stopped: the file is named.
+        failures.extend(refused_at(
+            &format!("a table {depth} keys deep"),
+            &text,
+            1,
+            "nested too deeply",
+        ));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -135,7 +135,7 @@ impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let source = shown_source(&self.text);
         let path = printable(&self.path.display().to_string()).into_owned();
-        let file = SimpleFile::new(path.clone(), source.as_str());
+        let file = SimpleFile::new(path.clone(), source.as_ref());
         let config = Config {
             chars: Chars::ascii(),
             ..Config::default()
@@ -156,11 +156,20 @@ impl fmt::Display for Diagnostics {
             if let Some(h) = &error.help {
                 d = d.with_notes(vec![format!("help: {}", printable(h))]);
             }
-            if error.primary.is_none() {
-                // Nothing to point at (for example an unreadable file):
-                // still name the file, as rustc does.
+            let long = error
+                .primary
+                .iter()
+                .chain(&error.secondary)
+                .any(|l| self.line_len(l.span.start) > MAX_SHOWN_LINE);
+            if error.primary.is_none() || long {
+                // Nothing to point at (for example an unreadable file), or
+                // a line too long to show: still name the file, and the
+                // place, as rustc does.
                 writeln!(f, "error: {}", printable(&error.message))?;
-                writeln!(f, "  --> {path}")?;
+                match &error.primary {
+                    Some(p) => writeln!(f, "  --> {path}:{}", self.position(&p.span))?,
+                    None => writeln!(f, "  --> {path}")?,
+                }
                 if let Some(h) = &error.help {
                     writeln!(f, "  = help: {}", printable(h))?;
                 }
@@ -180,6 +189,26 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
+/// The longest line shown under a message; a longer one (a name of a
+/// megabyte) is named by line and column only.
+const MAX_SHOWN_LINE: usize = 1024;
+
+/// The longest message, label or hint shown; they repeat names as
+/// written, which may be of any length.
+const MAX_SHOWN_TEXT: usize = 1024;
+
+impl Diagnostics {
+    /// The length in bytes of the line holding `offset`.
+    fn line_len(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        let start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let end = self.text[offset..]
+            .find('\n')
+            .map_or(self.text.len(), |i| offset + i);
+        end - start
+    }
+}
+
 /// Characters a terminal would act on or hide rather than show: controls
 /// (escape sequences) and the invisible and direction-changing format
 /// characters that can make a line read other than it is.
@@ -191,6 +220,13 @@ fn hidden(c: char) -> bool {
 /// `s` with its hidden characters escaped (`\u{1b}`): messages repeat
 /// names and paths as written, which may hold anything.
 pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.len() > MAX_SHOWN_TEXT {
+        let end = (0..=MAX_SHOWN_TEXT)
+            .rev()
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(0);
+        return format!("{}...", printable(&s[..end])).into();
+    }
     if !s.chars().any(hidden) {
         return s.into();
     }
@@ -209,15 +245,20 @@ pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
 /// The source as shown under a message: hidden characters replaced by as
 /// many bytes of `?` or U+FFFD, so spans into the text still fit (line
 /// ends and tabs stay).
-fn shown_source(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\n' | '\r' | '\t' => c.to_string(),
-            c if hidden(c) && c.len_utf8() == 3 => '\u{fffd}'.to_string(),
-            c if hidden(c) => "?".repeat(c.len_utf8()),
-            c => c.to_string(),
-        })
-        .collect()
+fn shown_source(text: &str) -> std::borrow::Cow<'_, str> {
+    let replaced = |c: char| hidden(c) && !matches!(c, '\n' | '\r' | '\t');
+    if !text.chars().any(replaced) {
+        return text.into();
+    }
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            c if replaced(c) && c.len_utf8() == 3 => shown.push('\u{fffd}'),
+            c if replaced(c) => shown.extend(std::iter::repeat_n('?', c.len_utf8())),
+            c => shown.push(c),
+        }
+    }
+    shown.into()
 }
 
 /// The nearest of `candidates` to `word`, if it is near enough to be a typo.
@@ -234,6 +275,12 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 /// an unknown field or variant.
 pub fn from_toml(e: &toml::de::Error) -> Error {
     let message = e.message().trim().to_string();
+    if message == "recursion limit" {
+        // The parser stops deep in the text and says not where.
+        return Error::new("tables or arrays are nested too deeply")
+            .at(0..0, "in this file")
+            .help("a description nests tables and arrays a few levels deep only (docs/description.md)");
+    }
     let span = e.span().unwrap_or(0..0);
     let (head, tail) = match message.split_once(", expected ") {
         Some((h, t)) => (h.to_string(), Some(t.to_string())),

@@ -82,7 +82,11 @@ pub fn validate(d: &Description) -> Result<Model, Vec<Error>> {
         v.index.entry(c.name()).or_insert(i);
     }
     v.system();
-    v.counts();
+    // Past a count, the rest of the checks would only repeat the error
+    // for every declaration, and some compare declarations pairwise.
+    if v.counts() {
+        return Err(v.errors);
+    }
     v.names();
     let settings = v.components();
     let ports = v.io_ports();
