@@ -457,6 +457,9 @@ fn refused_at(what: &str, text: &str, line: usize, says: &str) -> Option<String>
     let started = Instant::now();
     let result = try_parse(text);
     let took = started.elapsed();
+    if std::env::var_os("PADDOCK_SHOW").is_some() {
+        eprintln!("{what}: {took:?}");
+    }
     let failure = match result {
         Err(p) => Some(format!("{what}: panicked: {p}")),
         Ok(Ok(())) => Some(format!("{what}: accepted")),
@@ -579,6 +582,44 @@ fn huge_counts_are_refused_at_the_limit_quickly() {
     let text = many(1, 10_000);
     failures.extend(refused_at(
         "10,000 IO port ranges",
+        &text,
+        6,
+        "its info page holds 63 names",
+    ));
+    // 10,000 rings and 10,000 shared regions between two components:
+    // past the notification badge's bits, and the kernel objects.
+    let mut text = many(2, 0);
+    for r in 0..10_000 {
+        text.push_str(&format!(
+            "[[ring]]\nname = \"r{r}\"\nproducer = \"c0\"\nconsumer = \"c1\"\nslots = 32768\ndata_size = 0x4000000\n"
+        ));
+    }
+    failures.extend(refused_at(
+        "10,000 rings",
+        &text,
+        6,
+        "notification badge bits",
+    ));
+    let mut text = many(1, 0);
+    for r in 0..10_000 {
+        text.push_str(&format!(
+            "[[shared]]\nname = \"s{r}\"\nsize = 0x10000000\nmap = [{{ component = \"c0\", rights = \"rw\" }}]\n"
+        ));
+    }
+    failures.extend(refused_at(
+        "10,000 shared regions",
+        &text,
+        2,
+        "shared regions and DMA buffers",
+    ));
+    // 10,000 parameters: past the info page.
+    let mut text = many(1, 0);
+    text.push_str("[component.params]\n");
+    for p in 0..10_000 {
+        text.push_str(&format!("p{p} = 18446744073709551615\n"));
+    }
+    failures.extend(refused_at(
+        "10,000 parameters",
         &text,
         6,
         "its info page holds 63 names",

@@ -145,6 +145,10 @@ pub fn parse_planned(path: &Path, text: &str) -> Result<(Validated, plan::Plan),
             return Err(Diagnostics::new(path, text, errors));
         }
     };
+    let errors = limits::check_model(&description, &model);
+    if !errors.is_empty() {
+        return Err(Diagnostics::new(path, text, errors));
+    }
     let plan = plan::plan(&model);
     let errors = limits::check(&description, &plan);
     if !errors.is_empty() {
