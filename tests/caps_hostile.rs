@@ -659,3 +659,52 @@ fn deep_and_huge_toml_is_refused_without_a_crash() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn names_that_collide_are_refused_naming_both() {
+    let two = "\n[[component]]\nname = \"a\"\nprogram = \"p\"\n\n[[component]]\nname = \"b\"\nprogram = \"p\"\n";
+    let cases: Vec<(&str, String, usize, usize, &str)> = vec![
+        (
+            "an IO port range and an IRQ",
+            small("\n[[component]]\nname = \"a\"\nprogram = \"p\"\n[[component.io_port]]\nname = \"x\"\nfirst = 0x60\nlast = 0x60\n[[component.irq]]\nname = \"x\"\nioapic_pin = 1\n"),
+            9,
+            13,
+            "duplicate resource name `x`",
+        ),
+        (
+            "a ring and a channel",
+            small(&format!("{two}\n[[ring]]\nname = \"x\"\nproducer = \"a\"\nconsumer = \"b\"\nslots = 2\ndata_size = 0x1000\n\n[[channel]]\nname = \"x\"\nends = [\"a\", \"b\"]\n")),
+            14,
+            21,
+            "duplicate connection name `x`",
+        ),
+        (
+            "two components",
+            small("\n[[component]]\nname = \"a\"\nprogram = \"p\"\n[[component]]\nname = \"a\"\nprogram = \"q\"\n"),
+            6,
+            9,
+            "duplicate component name `a`",
+        ),
+        (
+            // `shared.bar0` is BAR 0 of device `shared` and shared region
+            // `bar0` alike.
+            "a device's BAR and a shared region",
+            "[system]\nname = \"s\"\nkernel = \"debug\"\niommu = true\nqemu_machine = \"q35\"\nqemu_devices = [\"intel-iommu\", \"edu\"]\n[[component]]\nname = \"a\"\nprogram = \"p\"\n[[component.pci]]\nname = \"shared\"\nid = \"1234:11e8\"\n[[component.pci.bar]]\nindex = 0\nsize = 0x1000\n[[shared]]\nname = \"bar0\"\nsize = 0x1000\nmap = [{ component = \"a\", rights = \"rw\" }]\n".into(),
+            11,
+            17,
+            "two symbols named `shared.bar0`",
+        ),
+    ];
+    let mut failures = vec![];
+    for (what, text, first, again, says) in &cases {
+        failures.extend(refused_at(what, text, *again, says));
+        if let Ok(Err(d)) = try_parse(text) {
+            if !lines(&d).contains(first) {
+                failures.push(format!(
+                    "{what}: the first at line {first} is not named\n{d}"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
