@@ -6,6 +6,9 @@
 //! The cases are generated from one valid description whose numeric values
 //! are placeholders (`@field@`): each case puts one value in one field and
 //! the defaults everywhere else.
+//!
+//! `PADDOCK_SHOW=1 cargo test --test caps_hostile -- --nocapture` prints
+//! each case's first message and how long each large case took.
 
 use paddock_caps::{parse, Diagnostics};
 use std::path::Path;
@@ -425,6 +428,14 @@ fn every_numeric_field_is_checked_at_its_bounds() {
                             "{} = {v}: no error at line {line}\n{rendered}",
                             f.name
                         ));
+                    } else if let Some(e) = d.errors().iter().find(|e| {
+                        ["i64", "u64", "u32", "i128", "invalid type", "invalid value"]
+                            .iter()
+                            .any(|jargon| e.message.contains(jargon))
+                    }) {
+                        // The user wrote TOML, not Rust: say which numbers
+                        // the field takes in words.
+                        failures.push(format!("{} = {v}: {:?}", f.name, e.message));
                     } else if !d.errors().iter().all(|e| {
                         d.primary_position(e)
                             .is_some_and(|p| rendered.contains(&format!("hostile.toml:{p}")))

@@ -311,8 +311,8 @@ pub fn from_toml(e: &toml::de::Error) -> Error {
                 .at(span, format!("unknown {kind}"))
                 .help(help)
         }
-        _ if numeric(&head, tail.as_deref()).is_some() => {
-            let (message, label) = numeric(&head, tail.as_deref()).unwrap_or_default();
+        _ if mistyped(&head, tail.as_deref()).is_some() => {
+            let (message, label) = mistyped(&head, tail.as_deref()).unwrap_or_default();
             Error::new(message).at(span, label)
         }
         _ => {
@@ -334,22 +334,26 @@ pub fn from_toml(e: &toml::de::Error) -> Error {
     }
 }
 
-/// serde's words for a value of the wrong type or range in a numeric
-/// field (`invalid type: floating point `1.5``, `expected u64`), said in
-/// the description's terms: which numbers the field takes and what was
-/// found. `None` when the field is not numeric.
-fn numeric(head: &str, expected: Option<&str>) -> Option<(String, &'static str)> {
+/// serde's words for a value of the wrong type or range
+/// (`invalid type: floating point `1.5``, `expected u64`), said in the
+/// description's terms: what the field takes and what was found. `None`
+/// for any other error.
+fn mistyped(head: &str, expected: Option<&str>) -> Option<(String, &'static str)> {
+    let found = head
+        .strip_prefix("invalid type: ")
+        .or_else(|| head.strip_prefix("invalid value: "))?;
     let expected = match expected? {
         "i64" => "an integer",
         "u64" => "a non-negative integer",
         "u32" => "an integer from 0 to 4294967295",
         "u16" => "an integer from 0 to 65535",
         "u8" => "an integer from 0 to 255",
-        _ => return None,
+        "a sequence" => "an array",
+        "a map" => "a table",
+        t if t.starts_with("struct ") => "a table",
+        other => other,
     };
-    let found = head
-        .strip_prefix("invalid type: ")
-        .or_else(|| head.strip_prefix("invalid value: "))?;
+    let integer = expected.contains("integer") || expected.contains("count");
     // TOML integers past 64 bits arrive as i128, which no field takes.
     if let Some(n) = found
         .strip_prefix("integer `")
@@ -360,10 +364,10 @@ fn numeric(head: &str, expected: Option<&str>) -> Option<(String, &'static str)>
             "too large",
         ));
     }
-    let label = if found.starts_with("integer") {
-        "out of range"
-    } else {
-        "not an integer"
+    let label = match (integer, found.starts_with("integer")) {
+        (true, true) => "out of range",
+        (true, false) => "not an integer",
+        (false, _) => "wrong type",
     };
     // serde's names for TOML's tables (dates are read as tables too) and
     // arrays.
