@@ -144,7 +144,7 @@ struct RawSystem {
     kernel: Spanned<Flavour>,
     #[serde(default)]
     iommu: Option<Spanned<bool>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "memory_mib")]
     memory_mib: Option<Spanned<u32>>,
     #[serde(default)]
     qemu_machine: Option<Spanned<Machine>>,
@@ -159,6 +159,22 @@ fn flavour<'de, D: Deserializer<'de>>(d: D) -> Result<Spanned<Flavour>, D::Error
     let span = s.span();
     let f = s.get_ref().parse::<Flavour>().map_err(de::Error::custom)?;
     Ok(Spanned::new(span, f))
+}
+
+/// Any integer, so that one past `u32` is refused with the field's own
+/// range rather than the type's.
+fn memory_mib<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Spanned<u32>>, D::Error> {
+    let n = Spanned::<i64>::deserialize(d)?;
+    let span = n.span();
+    let mib = u32::try_from(*n.get_ref()).map_err(|_| {
+        de::Error::custom(format!(
+            "memory_mib {} is outside {}..={}",
+            n.get_ref(),
+            crate::validate::MIN_MEMORY_MIB,
+            crate::validate::MAX_MEMORY_MIB
+        ))
+    })?;
+    Ok(Some(Spanned::new(span, mib)))
 }
 
 fn split<T: Clone>(v: &Option<Spanned<T>>, default: T) -> (T, Span) {

@@ -133,31 +133,45 @@ pub fn position(text: &str, offset: usize) -> Position {
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let file = SimpleFile::new(self.path.display().to_string(), self.text.as_str());
+        let source = shown_source(&self.text);
+        let path = printable(&self.path.display().to_string()).into_owned();
+        let file = SimpleFile::new(path.clone(), source.as_ref());
         let config = Config {
             chars: Chars::ascii(),
             ..Config::default()
         };
         for error in &self.errors {
-            let mut d = Diagnostic::error().with_message(&error.message);
+            let mut d = Diagnostic::error().with_message(printable(&error.message));
             let mut labels = Vec::new();
             if let Some(p) = &error.primary {
-                labels.push(CsLabel::primary((), p.span.clone()).with_message(&p.message));
+                labels
+                    .push(CsLabel::primary((), p.span.clone()).with_message(printable(&p.message)));
             }
             for s in &error.secondary {
-                labels.push(CsLabel::secondary((), s.span.clone()).with_message(&s.message));
+                labels.push(
+                    CsLabel::secondary((), s.span.clone()).with_message(printable(&s.message)),
+                );
             }
             d = d.with_labels(labels);
             if let Some(h) = &error.help {
-                d = d.with_notes(vec![format!("help: {h}")]);
+                d = d.with_notes(vec![format!("help: {}", printable(h))]);
             }
-            if error.primary.is_none() {
-                // Nothing to point at (for example an unreadable file):
-                // still name the file, as rustc does.
-                writeln!(f, "error: {}", error.message)?;
-                writeln!(f, "  --> {}", self.path.display())?;
+            let long = error
+                .primary
+                .iter()
+                .chain(&error.secondary)
+                .any(|l| self.line_len(l.span.start) > MAX_SHOWN_LINE);
+            if error.primary.is_none() || long {
+                // Nothing to point at (for example an unreadable file), or
+                // a line too long to show: still name the file, and the
+                // place, as rustc does.
+                writeln!(f, "error: {}", printable(&error.message))?;
+                match &error.primary {
+                    Some(p) => writeln!(f, "  --> {path}:{}", self.position(&p.span))?,
+                    None => writeln!(f, "  --> {path}")?,
+                }
                 if let Some(h) = &error.help {
-                    writeln!(f, "  = help: {h}")?;
+                    writeln!(f, "  = help: {}", printable(h))?;
                 }
                 writeln!(f)?;
                 continue;
@@ -175,6 +189,78 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
+/// The longest line shown under a message; a longer one (a name of a
+/// megabyte) is named by line and column only.
+const MAX_SHOWN_LINE: usize = 1024;
+
+/// The longest message, label or hint shown; they repeat names as
+/// written, which may be of any length.
+const MAX_SHOWN_TEXT: usize = 1024;
+
+impl Diagnostics {
+    /// The length in bytes of the line holding `offset`.
+    fn line_len(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        let start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let end = self.text[offset..]
+            .find('\n')
+            .map_or(self.text.len(), |i| offset + i);
+        end - start
+    }
+}
+
+/// Characters a terminal would act on or hide rather than show: controls
+/// (escape sequences) and the invisible and direction-changing format
+/// characters that can make a line read other than it is.
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// `s` with its hidden characters escaped (`\u{1b}`): messages repeat
+/// names and paths as written, which may hold anything.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.len() > MAX_SHOWN_TEXT {
+        let end = (0..=MAX_SHOWN_TEXT)
+            .rev()
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(0);
+        return format!("{}...", printable(&s[..end])).into();
+    }
+    if !s.chars().any(hidden) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| {
+            if hidden(c) {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// The source as shown under a message: hidden characters replaced by as
+/// many bytes of `?` or U+FFFD, so spans into the text still fit (line
+/// ends and tabs stay).
+fn shown_source(text: &str) -> std::borrow::Cow<'_, str> {
+    let replaced = |c: char| hidden(c) && !matches!(c, '\n' | '\r' | '\t');
+    if !text.chars().any(replaced) {
+        return text.into();
+    }
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            c if replaced(c) && c.len_utf8() == 3 => shown.push('\u{fffd}'),
+            c if replaced(c) => shown.extend(std::iter::repeat_n('?', c.len_utf8())),
+            c => shown.push(c),
+        }
+    }
+    shown.into()
+}
+
 /// The nearest of `candidates` to `word`, if it is near enough to be a typo.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
@@ -189,6 +275,12 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 /// an unknown field or variant.
 pub fn from_toml(e: &toml::de::Error) -> Error {
     let message = e.message().trim().to_string();
+    if message == "recursion limit" {
+        // The parser stops deep in the text and says not where.
+        return Error::new("tables or arrays are nested too deeply")
+            .at(0..0, "in this file")
+            .help("a description nests tables and arrays a few levels deep only (docs/description.md)");
+    }
     let span = e.span().unwrap_or(0..0);
     let (head, tail) = match message.split_once(", expected ") {
         Some((h, t)) => (h.to_string(), Some(t.to_string())),
@@ -219,17 +311,70 @@ pub fn from_toml(e: &toml::de::Error) -> Error {
                 .at(span, format!("unknown {kind}"))
                 .help(help)
         }
+        _ if mistyped(&head, tail.as_deref()).is_some() => {
+            let (message, label) = mistyped(&head, tail.as_deref()).unwrap_or_default();
+            Error::new(message).at(span, label)
+        }
         _ => {
             let label = if head.starts_with("missing field") {
                 "in this table"
             } else {
                 "here"
             };
+            let missing_system = head == "missing field `system`";
             let mut err = Error::new(head).at(span, label);
             if let Some(t) = tail {
                 err = err.help(format!("expected {t}"));
+            } else if missing_system {
+                // An empty file, or one of comments only.
+                err = err.help("a description starts with a [system] table giving at least `name` and `kernel` (docs/description.md)");
             }
             err
         }
     }
+}
+
+/// serde's words for a value of the wrong type or range
+/// (`invalid type: floating point `1.5``, `expected u64`), said in the
+/// description's terms: what the field takes and what was found. `None`
+/// for any other error.
+fn mistyped(head: &str, expected: Option<&str>) -> Option<(String, &'static str)> {
+    let found = head
+        .strip_prefix("invalid type: ")
+        .or_else(|| head.strip_prefix("invalid value: "))?;
+    let expected = match expected? {
+        "i64" => "an integer",
+        "u64" => "a non-negative integer",
+        "u32" => "an integer from 0 to 4294967295",
+        "u16" => "an integer from 0 to 65535",
+        "u8" => "an integer from 0 to 255",
+        "a sequence" => "an array",
+        "a map" => "a table",
+        t if t.starts_with("struct ") => "a table",
+        other => other,
+    };
+    let integer = expected.contains("integer") || expected.contains("count");
+    // TOML integers past 64 bits arrive as i128, which no field takes.
+    if let Some(n) = found
+        .strip_prefix("integer `")
+        .and_then(|r| r.strip_suffix("` as i128"))
+    {
+        return Some((
+            format!("integer {n} does not fit in 64 bits: expected {expected}"),
+            "too large",
+        ));
+    }
+    let label = match (integer, found.starts_with("integer")) {
+        (true, true) => "out of range",
+        (true, false) => "not an integer",
+        (false, _) => "wrong type",
+    };
+    // serde's names for TOML's tables (dates are read as tables too) and
+    // arrays.
+    let found = match found {
+        "map" => "a table or a date",
+        "sequence" => "an array",
+        other => other,
+    };
+    Some((format!("expected {expected}, found {found}"), label))
 }

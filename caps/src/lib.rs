@@ -61,13 +61,60 @@ pub fn load_planned(path: &Path) -> Result<(Description, plan::Plan), Diagnostic
     parse_planned(path, &text).map(|(v, plan)| (v.description, plan))
 }
 
+/// The largest description read: far beyond any real system (the root
+/// task's limits keep one to a few thousand lines), small enough that a
+/// wrong path (a disk image, `/dev/zero`) is refused before it is held.
+pub const MAX_DESCRIPTION_BYTES: u64 = 16 << 20;
+
 fn read(path: &Path) -> Result<String, Diagnostics> {
-    std::fs::read_to_string(path).map_err(|e| {
+    use std::io::Read;
+    let refuse = |message: String, help: &str| {
+        Diagnostics::new(path, "", vec![Error::new(message).help(help)])
+    };
+    let cannot = |e: std::io::Error| {
+        refuse(
+            format!("cannot read `{}`: {e}", path.display()),
+            "give the path of a system description such as `images/default.toml`",
+        )
+    };
+    if path.is_dir() {
+        return Err(refuse(
+            format!(
+                "`{}` is a directory, not a system description",
+                path.display()
+            ),
+            "give the path of a description file such as `images/default.toml`",
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(MAX_DESCRIPTION_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_DESCRIPTION_BYTES {
+        return Err(refuse(
+            format!(
+                "`{}` is larger than the {} MiB a system description may be",
+                path.display(),
+                MAX_DESCRIPTION_BYTES >> 20
+            ),
+            "is this the description? it should be a TOML file of a few kilobytes",
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        // Point at the first byte that is not UTF-8; the text shown is
+        // the same up to there.
+        let at = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
         Diagnostics::new(
             path,
-            "",
-            vec![Error::new(format!("cannot read `{}`: {e}", path.display()))
-                .help("give the path of a system description such as `images/default.toml`")],
+            &text,
+            vec![
+                Error::new(format!("`{}` is not UTF-8 text", path.display()))
+                    .at(at..at + '\u{fffd}'.len_utf8(), "not UTF-8")
+                    .help("TOML is UTF-8: save the file as UTF-8 (a byte order mark is allowed)"),
+            ],
         )
     })
 }
@@ -80,6 +127,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Validated, Diagnostics> {
 
 /// Parse, validate, plan, check the plan's limits.
 pub fn parse_planned(path: &Path, text: &str) -> Result<(Validated, plan::Plan), Diagnostics> {
+    // A byte order mark (some Windows editors write one) is not part of
+    // the text: without it, every span and column is as the user sees it.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut description: Description = toml::from_str(text)
         .map_err(|e| Diagnostics::new(path, text, vec![diagnostics::from_toml(&e)]))?;
     description.source = Source {
@@ -95,6 +145,10 @@ pub fn parse_planned(path: &Path, text: &str) -> Result<(Validated, plan::Plan),
             return Err(Diagnostics::new(path, text, errors));
         }
     };
+    let errors = limits::check_model(&description, &model);
+    if !errors.is_empty() {
+        return Err(Diagnostics::new(path, text, errors));
+    }
     let plan = plan::plan(&model);
     let errors = limits::check(&description, &plan);
     if !errors.is_empty() {

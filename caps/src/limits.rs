@@ -6,6 +6,7 @@
 use crate::description::Description;
 use crate::diagnostics::Error;
 use crate::plan::{ObjectKind, Owner, Plan};
+use crate::validate::MAX_MEMORY_MIB;
 use paddock_protocol::component::{INFO_VADDR, STATUS_VADDR};
 use paddock_spec::limits::{
     MAX_ELF_PAGES, MAX_OBJECTS, MAX_PAGING_TABLES, MAX_SYMBOLS, MEMORY_RESERVED_MIB,
@@ -26,6 +27,58 @@ pub const PROGRAM_PAGING_MARGIN: usize =
 pub const MAX_PLANNED_PAGING_TABLES: usize = MAX_PAGING_TABLES - PROGRAM_PAGING_MARGIN;
 
 const MIB: u64 = 1 << 20;
+
+/// The memory a model declares (stacks, heaps, rings, shared regions, DMA
+/// buffers), checked before it is planned against the most any guest
+/// has: the plan makes objects and page tables in proportion to it, so a
+/// description declaring terabytes is refused here, not after they are
+/// made. [`check`] then counts the plan's exact need against the
+/// system's own `memory_mib`.
+pub fn check_model(d: &Description, m: &crate::model::Model) -> Vec<Error> {
+    let components = m
+        .components
+        .iter()
+        .map(|c| c.stack_size.saturating_add(c.heap_size));
+    let rings = m
+        .rings
+        .iter()
+        .map(|r| r.queues_size.saturating_add(r.data_size));
+    let shared = m.shared.iter().map(|s| s.size);
+    let dma = m
+        .components
+        .iter()
+        .flat_map(|c| &c.pci)
+        .flat_map(|p| &p.dma)
+        .map(|w| w.size);
+    let declared = components
+        .chain(rings)
+        .chain(shared)
+        .chain(dma)
+        .fold(0u64, u64::saturating_add);
+    let max = u64::from(MAX_MEMORY_MIB - MEMORY_RESERVED_MIB as u32) * MIB;
+    if declared <= max {
+        return vec![];
+    }
+    vec![Error::new(format!(
+        "the description declares {} MiB of stacks, heaps, rings, shared regions and DMA buffers but a guest has at most {MAX_MEMORY_MIB} MiB, {} MiB for them",
+        declared.div_ceil(MIB),
+        max / MIB
+    ))
+    .at(memory_span(d), "guest memory")
+    .help(format!(
+        "make them smaller: {MEMORY_RESERVED_MIB} MiB go to the kernel and the root task"
+    ))]
+}
+
+/// Where the guest's memory is set, or the system's name when defaulted.
+fn memory_span(d: &Description) -> crate::description::Span {
+    let spans = &d.system.spans;
+    if spans.memory_mib.is_empty() {
+        spans.name.clone()
+    } else {
+        spans.memory_mib.clone()
+    }
+}
 
 /// Every limit the plan of `d` exceeds.
 pub fn check(d: &Description, plan: &Plan) -> Vec<Error> {
@@ -98,11 +151,7 @@ pub fn check(d: &Description, plan: &Plan) -> Vec<Error> {
     let needed = plan.memory_bytes();
     if needed > available {
         let need_mib = needed.div_ceil(MIB) + MEMORY_RESERVED_MIB;
-        let span = if sys.spans.memory_mib.is_empty() {
-            sys.spans.name.clone()
-        } else {
-            sys.spans.memory_mib.clone()
-        };
+        let span = memory_span(d);
         errors.push(
             Error::new(format!(
                 "the plan needs {} MiB of memory but memory_mib {} leaves {} MiB for it",

@@ -85,8 +85,10 @@ impl Validator<'_> {
                     mine.push(None);
                     continue;
                 };
-                let end = paddr + size;
-                if end > MMIO_LIMIT {
+                // `paddr` may be anything up to u64::MAX: an end that
+                // does not fit in 64 bits is past the limit too.
+                let Some(end) = paddr.checked_add(size).filter(|&e| e <= MMIO_LIMIT) else {
+                    let end = u128::from(paddr) + u128::from(size);
                     self.push(
                         Error::new(format!(
                             "device memory `{}` of `{}` ends at {end:#x}, past the 2^40 bytes a physical address reaches",
@@ -98,7 +100,7 @@ impl Validator<'_> {
                     );
                     mine.push(None);
                     continue;
-                }
+                };
                 if let Some((first, last)) = ram.iter().find(|(f, l)| *f < end && paddr < *l) {
                     self.push(
                         Error::new(format!(

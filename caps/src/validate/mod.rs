@@ -82,7 +82,11 @@ pub fn validate(d: &Description) -> Result<Model, Vec<Error>> {
         v.index.entry(c.name()).or_insert(i);
     }
     v.system();
-    v.counts();
+    // Past a count, the rest of the checks would only repeat the error
+    // for every declaration, and some compare declarations pairwise.
+    if v.counts() {
+        return Err(v.errors);
+    }
     v.names();
     let settings = v.components();
     let ports = v.io_ports();
@@ -252,8 +256,10 @@ impl Validator<'_> {
                         size_text(max)
                     )),
             );
-        } else if !n.is_power_of_two() {
-            let up = n.next_power_of_two();
+        } else if let Some(up) = n
+            .checked_next_power_of_two()
+            .filter(|&up| up <= max && !n.is_power_of_two())
+        {
             let (shown, hint) = if count {
                 (n.to_string(), up.to_string())
             } else {
@@ -264,7 +270,9 @@ impl Validator<'_> {
                     .at(span, "not a power of two")
                     .help(format!("use {hint}")),
             );
-        } else if n < min || n > max {
+        } else if n < min || n > max || !n.is_power_of_two() {
+            // Past `max`, the next power of two is no use as a hint (nor
+            // always a number: it overflows near u64::MAX).
             let shown = if count {
                 n.to_string()
             } else {
@@ -301,7 +309,9 @@ impl Validator<'_> {
                     .at(span, "zero")
                     .help("give a multiple of 4 KiB (0x1000)"),
             );
-        } else if n & (PAGE_SIZE - 1) != 0 {
+        } else if n & (PAGE_SIZE - 1) != 0 && n < max {
+            // Rounding up cannot overflow below `max`; past it, the limit
+            // is what to say.
             let up = n.div_ceil(PAGE_SIZE) * PAGE_SIZE;
             self.push(
                 Error::new(format!("{what} {n:#x} is not a multiple of 4 KiB"))

@@ -15,10 +15,17 @@ impl Validator<'_> {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         if !ok {
+            // A name of any length may come here: show its start only.
+            let message = match name.char_indices().nth(NAME_LEN) {
+                Some((end, _)) => {
+                    format!("invalid {what} `{}...`: {} bytes", &name[..end], name.len())
+                }
+                None => format!("invalid {what} `{name}`"),
+            };
             self.push(
-                Error::new(format!("invalid {what} `{name}`"))
+                Error::new(message)
                     .at(span, "not a valid name")
-                    .help(format!("use at most {NAME_LEN} lower-case letters, digits, `-` or `_`, starting with a letter")),
+                    .help(format!("use at most {NAME_LEN} lower-case ASCII letters, digits, `-` or `_`, starting with a letter")),
             );
         }
         ok
@@ -43,13 +50,28 @@ impl Validator<'_> {
                     .help(format!("use at most {COMPONENT_NAME_LEN} characters")),
                 );
             }
-            // The boot blob names each program in a fixed field.
-            if c.program().len() > PROGRAM_NAME_LEN {
+            // The boot blob names each program in a fixed field, and the
+            // build looks it up as a binary of a workspace package.
+            let program = c.program();
+            let binary = !program.is_empty()
+                && program
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            let shown = match program.char_indices().nth(NAME_LEN) {
+                Some((end, _)) => format!("{}...", &program[..end]),
+                None => program.to_string(),
+            };
+            if !binary {
+                self.push(
+                    Error::new(format!("invalid program name `{shown}`"))
+                        .at(c.program.span(), "not a binary's name")
+                        .help("name the binary of a workspace package: ASCII letters, digits, `-` or `_`"),
+                );
+            } else if program.len() > PROGRAM_NAME_LEN {
                 self.push(
                     Error::new(format!(
-                        "program name `{}` is {} bytes, longer than the {PROGRAM_NAME_LEN} the boot blob holds",
-                        c.program(),
-                        c.program().len()
+                        "program name `{shown}` is {} bytes, longer than the {PROGRAM_NAME_LEN} the boot blob holds",
+                        program.len()
                     ))
                     .at(c.program.span(), "too long")
                     .help(format!("name the binary with at most {PROGRAM_NAME_LEN} characters")),

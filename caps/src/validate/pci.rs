@@ -5,25 +5,30 @@
 use super::*;
 use std::collections::BTreeMap;
 
+/// Hex digits only: `from_str_radix` also takes a leading `+`.
+fn hex<T>(s: &str, parse: fn(&str, u32) -> Result<T, std::num::ParseIntError>) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    parse(s, 16).ok()
+}
+
 /// `vendor:device`, four hex digits each.
 pub fn parse_pci_id(s: &str) -> Option<(u16, u16)> {
     let (v, d) = s.split_once(':')?;
     if v.len() != 4 || d.len() != 4 {
         return None;
     }
-    Some((
-        u16::from_str_radix(v, 16).ok()?,
-        u16::from_str_radix(d, 16).ok()?,
-    ))
+    Some((hex(v, u16::from_str_radix)?, hex(d, u16::from_str_radix)?))
 }
 
 /// `bus:device.function` in hex: bus < 0x100, device < 0x20, function < 8.
 pub fn parse_pci_address(s: &str) -> Option<(u8, u8, u8)> {
     let (bus, rest) = s.split_once(':')?;
     let (dev, func) = rest.split_once('.')?;
-    let bus = u8::from_str_radix(bus, 16).ok()?;
-    let dev = u8::from_str_radix(dev, 16).ok()?;
-    let func = u8::from_str_radix(func, 16).ok()?;
+    let bus = hex(bus, u8::from_str_radix)?;
+    let dev = hex(dev, u8::from_str_radix)?;
+    let func = hex(func, u8::from_str_radix)?;
     (dev < 0x20 && func < 8).then_some((bus, dev, func))
 }
 
@@ -384,5 +389,24 @@ impl Validator<'_> {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_addresses_are_hex_digits_only() {
+        assert_eq!(parse_pci_id("1234:11e8"), Some((0x1234, 0x11e8)));
+        assert_eq!(parse_pci_id("+234:11e8"), None);
+        assert_eq!(parse_pci_id("1234:-1e8"), None);
+        assert_eq!(parse_pci_id("жук:11e8"), None);
+        assert_eq!(parse_pci_address("00:03.0"), Some((0, 3, 0)));
+        assert_eq!(parse_pci_address("+0:03.0"), None);
+        assert_eq!(parse_pci_address("00:+3.0"), None);
+        assert_eq!(parse_pci_address("00:03.+0"), None);
+        assert_eq!(parse_pci_address("100:03.0"), None);
+        assert_eq!(parse_pci_address(":."), None);
     }
 }

@@ -85,8 +85,15 @@ impl Validator<'_> {
                 for (v, sp) in [(f, r.first.span()), (l, r.last.span())] {
                     if !(0..=MAX_IO_PORT).contains(&v) {
                         ok = false;
+                        // A negative port is shown as written, not as
+                        // its two's complement.
+                        let shown = if v < 0 {
+                            v.to_string()
+                        } else {
+                            format!("{v:#x}")
+                        };
                         self.push(
-                            Error::new(format!("IO port {v:#x} is outside 0..=0xFFFF"))
+                            Error::new(format!("IO port {shown} is outside 0..=0xFFFF"))
                                 .at(sp, "not an x86 IO port")
                                 .help("x86 IO ports are 16-bit"),
                         );

@@ -1,7 +1,7 @@
 //! `[system]`, and the system-wide counts the root task's tables hold.
 
 use super::*;
-use paddock_spec::limits::{MAX_COMPONENTS, MAX_IRQS, MAX_PCI_DEVICES};
+use paddock_spec::limits::{MAX_COMPONENTS, MAX_IRQS, MAX_PCI_DEVICES, MAX_SYMBOLS};
 
 impl Validator<'_> {
     pub(super) fn system(&mut self) {
@@ -43,9 +43,15 @@ impl Validator<'_> {
 
     /// The root task holds components, PCI devices and IRQ bindings in
     /// tables of fixed size (`paddock_spec::limits`): a system with more
-    /// is refused at the first declaration past the limit.
-    pub(super) fn counts(&mut self) {
+    /// is refused at the first declaration past the limit. So is a
+    /// component with more declarations than its info page has names
+    /// for (each IO port range, IRQ, device memory range and parameter
+    /// takes one at least), before the checks that compare declarations
+    /// with each other; `crate::limits` counts the plan's exact names.
+    /// Whether one was found.
+    pub(super) fn counts(&mut self) -> bool {
         let d = self.d;
+        let before = self.errors.len();
         if let Some(extra) = d.components.get(MAX_COMPONENTS) {
             self.push(
                 Error::new(format!(
@@ -79,5 +85,22 @@ impl Validator<'_> {
                 .also(irqs[0].name.span(), "first IRQ"),
             );
         }
+        if self.errors.len() > before {
+            return true;
+        }
+        for c in d.components.iter().take(MAX_COMPONENTS) {
+            let named = c.io_ports.len() + c.irqs.len() + c.mmio.len() + c.params.len();
+            if named > MAX_SYMBOLS {
+                self.push(
+                    Error::new(format!(
+                        "`{}` declares {named} IO port ranges, IRQs, device memory ranges and parameters, but its info page holds {MAX_SYMBOLS} names",
+                        c.name()
+                    ))
+                    .at(c.name.span(), "this component")
+                    .help("each takes a name on the info page: join adjacent IO port ranges, or split the component"),
+                );
+            }
+        }
+        self.errors.len() > before
     }
 }
