@@ -62,6 +62,11 @@ fn the_holder_of_a_shared_line_boots_with_a_channel_per_sharer() {
 /// Boots `description` under `-icount` (the TSC counts guest
 /// instructions) until every text in `until` has appeared.
 fn run_icount(description: &Path, until: &[&str]) -> String {
+    run_icount_outcome(description, until).log
+}
+
+/// As [`run_icount`], with the root task's record.
+fn run_icount_outcome(description: &Path, until: &[&str]) -> qemu::Outcome {
     let image =
         build_description(description, Default::default()).unwrap_or_else(|e| panic!("{e:#}"));
     let outcome = qemu::run_batch(
@@ -84,7 +89,7 @@ fn run_icount(description: &Path, until: &[&str]) -> String {
         outcome.verdict,
         outcome.log
     );
-    outcome.log
+    outcome
 }
 
 /// The line the root task prints for an edu device (INTA) that ACPI's
@@ -192,9 +197,10 @@ fn a_rogue_sharer_delays_the_other_by_at_most_the_bound_and_the_root_task_names_
     let bound = planned_bound(&rogue);
     assert_eq!(bound, 1_000_000);
     assert!(bound < ACK_BOUND_TSC);
-    let log = run_icount(&rogue, &["[first] raised 16, ", "(16 times late)"]);
+    let outcome = run_icount_outcome(&rogue, &["[first] raised 16, ", "(16 times late)"]);
+    let (log, record) = (&outcome.log, &outcome.record);
     // The honest driver still receives every interrupt of its device...
-    let (own, max, _) = report(&log, "first", 16);
+    let (own, max, _) = report(log, "first", 16);
     assert_eq!(own, 16, "{log}");
     // ...each later than without the rogue by at most the bound...
     assert!(
@@ -204,16 +210,17 @@ fn a_rogue_sharer_delays_the_other_by_at_most_the_bound_and_the_root_task_names_
     // ...and the root task names the rogue, from the holder's report and
     // the plan: every one of the 16 interrupts was acknowledged without it.
     let named = format!("paddock: shared line: `rogue` did not answer interrupt 16 of IOAPIC pin 20 within {bound} TSC ticks (16 times late); `intx-20` acknowledged the line without it");
-    assert!(log.contains(&named), "missing `{named}`:\n{log}");
+    assert!(record.contains(&named), "missing `{named}`:\n{record}");
     // The rogue's own report, blaming every bit, is not the holder's: the
-    // root task ignores it and never blames the honest driver.
+    // root task ignores it and never blames the honest driver (its record,
+    // which no component can write).
     assert!(
-        log.contains(
+        record.contains(
             "paddock: `rogue` sent a shared-line report, but it holds no shared line; ignored"
         ),
-        "{log}"
+        "{record}"
     );
-    assert!(!log.contains("`first` did not answer"), "{log}");
+    assert!(!record.contains("`first` did not answer"), "{record}");
 }
 
 #[test]
@@ -270,7 +277,11 @@ fn a_description_declaring_the_wrong_ioapic_pin_for_an_intx_device_is_refused_at
         outcome.verdict
     );
     let refusal = "rootserver: PCI device `edu` of component `first` at 00:04.0: the description declares its INTx on IOAPIC pin 21 (the line of `first`, level, active-high), but ACPI _PRT routes its INTx pin INTA to GSI 20 (IOAPIC 0 pin 20, level, active-high): refusing to boot";
-    assert!(log.contains(refusal), "missing `{refusal}`:\n{log}");
+    let record = &outcome.record;
+    assert!(
+        record.contains(refusal),
+        "missing `{refusal}` in the record:\n{record}"
+    );
     assert!(!log.contains("[first]"), "the driver ran:\n{log}");
     assert!(!log.contains("all components started"), "{log}");
 }

@@ -106,13 +106,13 @@ fn badge_bit(plan: &paddock_caps::plan::Plan) -> u32 {
 /// BAR, and programs nothing.
 #[test]
 fn a_driver_that_would_map_the_table_page_is_refused() {
-    let log = boot_variant(
+    let outcome = boot_variant(
         "msix-table-mapped",
         "[[component.pci.bar]]\nindex = 4",
         "[[component.pci.bar]]\nindex = 1\nsize = 0x1000\n\n[[component.pci.bar]]\nindex = 4",
     );
     assert_refused(
-        &log,
+        &outcome,
         "the plan maps 0x1000 bytes of BAR 1, which hold the MSI-X table or pending-bit array: map another BAR or a smaller part of it",
     );
 }
@@ -121,13 +121,13 @@ fn a_driver_that_would_map_the_table_page_is_refused() {
 /// virtio-blk has 2 entries): refused by name, nothing programmed.
 #[test]
 fn an_entry_past_the_table_is_refused() {
-    let log = boot_variant("msix-entry-past", "entry = 0", "entry = 5");
-    assert_refused(&log, "the plan binds entry 5, the table has 2 entries");
+    let outcome = boot_variant("msix-entry-past", "entry = 0", "entry = 5");
+    assert_refused(&outcome, "the plan binds entry 5, the table has 2 entries");
 }
 
 /// Boots the fixture with `from` replaced by `to`, as system `name` (its
-/// own image folder), with the device and a drive; returns the log.
-fn boot_variant(name: &str, from: &str, to: &str) -> String {
+/// own image folder), with the device and a drive.
+fn boot_variant(name: &str, from: &str, to: &str) -> qemu::Outcome {
     let ws = workspace();
     let text = std::fs::read_to_string(ws.join("tests/fixtures/system/msix.toml")).unwrap();
     assert!(text.contains(from));
@@ -156,20 +156,23 @@ fn boot_variant(name: &str, from: &str, to: &str) -> String {
         "{}",
         outcome.log
     );
-    outcome.log
+    outcome
 }
 
-/// The root task's refusal line with `reason`, the dump's `refused`, and
-/// neither an MSI-X programming line nor a driver line.
-fn assert_refused(log: &str, reason: &str) {
+/// The root task's refusal line with `reason` and no MSI-X programming
+/// line, in its record; the dump's `refused` (printed before any component
+/// runs); no driver line.
+fn assert_refused(outcome: &qemu::Outcome, reason: &str) {
+    let (log, record) = (&outcome.log, &outcome.record);
     let refused = format!("refusing to start its driver: {reason}");
     assert!(
-        log.lines()
+        record
+            .lines()
             .any(|l| l.starts_with("paddock: MSI-X: `blk` on `blk` at ") && l.ends_with(&refused)),
-        "no `{refused}` in:\n{log}"
+        "no `{refused}` in the record:\n{record}"
     );
     assert!(log.contains("paddock-dump: refused blk"), "{log}");
-    assert!(!log.contains("paddock: MSI-X `blk` at"), "{log}");
+    assert!(!record.contains("paddock: MSI-X `blk` at"), "{record}");
     assert!(!log.contains("[blk]"), "{log}");
 }
 

@@ -188,8 +188,19 @@ fn curl_gets_the_page_and_tcp_and_udp_echo_return_every_byte() {
 fn a_rogue_client_is_refused_and_dropped_while_the_honest_one_is_served() {
     let path = workspace().join("tests/fixtures/system/net-rogue.toml");
     let dropped = "[net] dropped client `rogue`: it broke the network protocol";
-    let mut s = boot(&path, &[dropped]);
+    let witnessed = "paddock: witness `net`: dropped rogue: broke";
+    let mut s = boot(&path, &[dropped, witnessed]);
     let log = s.log().to_string();
+    // The driver's reports in the root task's record, which the rogue
+    // cannot write: 2 frames refused in all, then the rogue dropped.
+    let record = s.record();
+    assert!(record.contains(witnessed), "{record}");
+    let refused_total = record
+        .lines()
+        .filter_map(|l| l.strip_prefix("paddock: witness `net`: refused "))
+        .filter_map(|l| l.strip_suffix(" of rogue")?.parse::<u64>().ok())
+        .max();
+    assert_eq!(refused_total, Some(2), "{record}");
     // The driver's own words: both impossible frames refused, one by one
     // or together, then the queue break named.
     let refusals: u64 = log

@@ -169,9 +169,20 @@ fn a_rogue_block_client_is_refused_and_dropped_while_the_honest_one_is_served() 
     let outcome = boot(
         &ws.join("tests/fixtures/system/storage-rogue.toml"),
         None,
-        &[DONE, "[blk] dropped client `rogue`"],
+        &[DONE, "paddock: witness `blk`: dropped rogue: broke"],
     );
-    let log = &outcome.log;
+    let (log, record) = (&outcome.log, &outcome.record);
+    // The driver's reports in the root task's record, which the rogue
+    // cannot write: 8 refused, then the rogue dropped.
+    assert!(
+        record.contains("paddock: witness `blk`: refused 8 of rogue"),
+        "{record}"
+    );
+    assert!(
+        record.contains("paddock: witness `blk`: dropped rogue: broke"),
+        "{record}"
+    );
+    assert!(!record.contains("of files"), "{record}");
     // The driver, not the rogue, gives the verdict: eight malformed
     // requests refused (each kind once, and an id submitted twice), then
     // the rogue dropped for its impossible queue tail...

@@ -83,8 +83,9 @@ fn timer_events(log: &str) -> Vec<(&str, &str, u64)> {
         .collect()
 }
 
-/// Boots `images/timer.toml` until both clients are done.
-fn boot_timer(icount: bool) -> String {
+/// Boots `images/timer.toml` until both clients are done; the console and
+/// the root task's record.
+fn boot_timer(icount: bool) -> (String, String) {
     let outcome = boot_succeeding(
         &workspace().join("images/timer.toml"),
         Default::default(),
@@ -101,25 +102,37 @@ fn boot_timer(icount: bool) -> String {
         },
     );
     assert!(matches!(outcome.verdict, Verdict::Success(_)));
-    outcome.log
+    (outcome.log, outcome.record)
 }
 
 /// Under `-icount` the guest's time is its own, whatever the host does:
 /// every check, lateness bounded tightly.
 #[test]
 fn clients_sleep_in_deadline_order_never_early_and_the_timer_survives_absurd_deadlines() {
-    check(&boot_timer(true), LATE_NS, AT_ONCE_NS);
+    let (log, record) = boot_timer(true);
+    check(&log, &record, LATE_NS, AT_ONCE_NS);
 }
 
 /// In real time: the same checks; lateness only bounded loosely, since
 /// the host may stall QEMU while its clocks go on.
 #[test]
 fn in_real_time_too_no_sleep_ends_early_and_expiries_keep_their_order() {
-    check(&boot_timer(false), LATE_NS_REAL_TIME, LATE_NS_REAL_TIME);
+    let (log, record) = boot_timer(false);
+    check(&log, &record, LATE_NS_REAL_TIME, LATE_NS_REAL_TIME);
 }
 
-fn check(log: &str, late_ns: u64, at_once_ns: u64) {
+fn check(log: &str, record: &str, late_ns: u64, at_once_ns: u64) {
     assert!(!log.contains("[timer] stopped"), "{log}");
+    // The timer's own word in the root task's record, which no client can
+    // write: it refused `tick` twice, and nobody else.
+    let refusals: Vec<&str> = record
+        .lines()
+        .filter(|l| l.starts_with("paddock: witness `timer`: refused"))
+        .collect();
+    assert_eq!(
+        refusals, ["paddock: witness `timer`: refused tick"; 2],
+        "{record}"
+    );
 
     // The device: mapped at its declared address (the root task observed
     // the frame), and routed to a pin its comparator allows.

@@ -22,6 +22,7 @@
 pub mod log;
 pub mod pci;
 mod start;
+pub mod witness;
 
 use paddock_protocol::component::{Info, InfoError, Symbol};
 use sel4::CPtr;
@@ -192,14 +193,10 @@ impl Component {
     /// `paddock: witness `<name>`: <text>`: an observation other parties
     /// can trust came from this component, since no component can write
     /// the record or report for another. Does not wait for the root task.
+    /// [`witness!`] does the same with formatting.
     pub fn witness(&self, text: &str) -> Result<(), Missing<'static>> {
-        let root_task = self.slot(FAULT)?;
-        let words = paddock_protocol::record::encode_witness(text);
-        sel4::syscall::send(
-            root_task,
-            sel4::ipc::MessageInfo::new(paddock_protocol::record::WITNESS, 0, 0, 4),
-            words,
-        );
+        self.slot(FAULT)?;
+        crate::witness::report(format_args!("{text}"));
         Ok(())
     }
 

@@ -40,6 +40,7 @@ extern "C" fn runtime_entry(info: *const u8, ipc_buffer: *mut u64) -> ! {
     };
     crate::log::set_name(name);
     crate::log::set_log_cap(&component);
+    crate::witness::set_root_task(&component);
     // SAFETY: the symbol is defined by `entry!` with this exact signature.
     unsafe { __paddock_component_main(component) }
 }

@@ -9,11 +9,10 @@
 #[allow(dead_code)]
 mod shared;
 
-use core::fmt::Write;
 use paddock_ring::queue::Descriptor;
 use paddock_ring::{Consumer, Idle, Producer};
 use paddock_runtime::sel4;
-use paddock_runtime::{entry, log, Component};
+use paddock_runtime::{entry, log, witness, Component};
 use shared::{active_queue, COPY_DISTANCE, RING_SLOTS};
 
 entry!(main);
@@ -164,15 +163,12 @@ fn run(c: &Component) -> Result<(), &'static str> {
         count(Answer::Refused),
         if source_intact { "unchanged" } else { "CHANGED" }
     );
-    let mut text = heapless::String::<24>::new();
-    let _ = write!(
-        text,
+    witness!(
         "ok {} no {} bad {malformed} src {}",
         count(Answer::Intact),
         count(Answer::Refused),
         if source_intact { "ok" } else { "BAD" }
     );
-    let _ = c.witness(&text);
     match broken {
         Some(_) => Err("the driver broke the completion ring"),
         None => Ok(()),

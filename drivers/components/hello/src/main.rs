@@ -6,8 +6,7 @@
 #![no_std]
 #![no_main]
 
-use core::fmt::Write;
-use paddock_runtime::{entry, log, Component, SymbolKind};
+use paddock_runtime::{entry, log, witness, Component, SymbolKind};
 
 entry!(main);
 
@@ -49,10 +48,7 @@ fn main(c: Component) -> ! {
                 for peer in PEERS_TO_REPORT {
                     if let Some(g) = c.generation_of(peer) {
                         log!("  `{peer}` is at generation {g}");
-                        let mut text = heapless::String::<32>::new();
-                        if write!(text, "{peer} at generation {g}").is_ok() {
-                            let _ = c.witness(&text);
-                        }
+                        witness!("{peer} at generation {g}");
                     }
                 }
             }

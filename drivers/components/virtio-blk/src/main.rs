@@ -19,7 +19,7 @@
 use paddock_blk::{
     ControlLayout, DriverQueues, Geometry, Idle, InfoPage, RequestChecker, MAX_QUEUE_DEPTH,
 };
-use paddock_runtime::{entry, log, sel4, Component, SymbolKind};
+use paddock_runtime::{entry, log, sel4, witness, Component, SymbolKind};
 use paddock_virtio::blk::{BlkInfo, SECTOR_BYTES};
 use paddock_virtio::MappedRegion;
 use paddock_virtio_blk_driver::device::{self, DEFAULT_DEPTH, QUEUE};
@@ -232,6 +232,7 @@ impl Running {
                     refused - end.refused,
                     end.name
                 );
+                witness!("refused {refused} of {}", end.name);
                 end.refused = refused;
             }
         }
@@ -251,6 +252,7 @@ impl Running {
             "dropped client `{name}`: it broke the block protocol ({e}); {} of its requests were refused before",
             self.service.refused(n)
         );
+        witness!("dropped {name}: broke");
         self.withdraw(n);
     }
 

@@ -17,7 +17,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use paddock_net::{Control, DriverQueues, NetInfo, NetLayout};
-use paddock_runtime::{entry, log, sel4, Component, SymbolKind};
+use paddock_runtime::{entry, log, sel4, witness, Component, SymbolKind};
 use paddock_virtio_net_driver::device;
 use paddock_virtio_net_driver::memory::{self, client_symbol, CLIENT_WINDOW_PREFIX};
 use paddock_virtio_net_driver::service::{Client, Pool, MAX_CLIENTS};
@@ -218,6 +218,7 @@ impl Running {
                 total - self.refused[n],
                 self.names[n]
             );
+            witness!("refused {total} of {}", self.names[n]);
             self.refused[n] = total;
         }
     }
@@ -233,6 +234,7 @@ impl Running {
     fn drop_client(&mut self, n: usize, e: paddock_net::PeerError) {
         let name = self.names.get(n).copied().unwrap_or("?");
         log!("dropped client `{name}`: it broke the network protocol ({e}); serving the others on");
+        witness!("dropped {name}: broke");
         self.service.drop_client(n);
         self.signal(1 << n);
     }

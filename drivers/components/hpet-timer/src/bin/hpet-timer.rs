@@ -12,13 +12,11 @@
 #![no_std]
 #![no_main]
 
-use core::fmt::Write;
-
 use heapless::Vec;
 use paddock_hpet::{Config, Timer, TimerService, Trigger};
 use paddock_hpet_timer::mmio::MappedHpet;
 use paddock_hpet_timer::stop;
-use paddock_runtime::{entry, log, sel4, Component, SymbolKind};
+use paddock_runtime::{entry, log, sel4, witness, Component, SymbolKind};
 use paddock_timer::runtime::{page, Channel};
 use paddock_timer::server::Server;
 use paddock_timer::{tsc, ClockPage, Params};
@@ -184,10 +182,7 @@ fn main(c: Component) -> ! {
         if expired == 0 && outcome.signal() == 0 && outcome.refused == 0 {
             idle += 1;
             if idle >= 1024 && idle.is_power_of_two() {
-                let mut text = heapless::String::<24>::new();
-                if write!(text, "idle wake-ups {idle}").is_ok() {
-                    let _ = c.witness(&text);
-                }
+                witness!("idle wake-ups {idle}");
             }
         }
         let now = service.now_ns();
@@ -201,6 +196,9 @@ fn main(c: Component) -> ! {
             let bit = 1u64 << i;
             if report && outcome.expired & bit != 0 {
                 log!("expired {} at {now}", k.name);
+            }
+            if outcome.refused & bit != 0 {
+                witness!("refused {}", k.name);
             }
             if report && outcome.refused & bit != 0 {
                 log!(

@@ -13,11 +13,10 @@
 #![no_std]
 #![no_main]
 
-use core::fmt::Write;
 use embedded_hal::delay::DelayNs;
 use paddock_hpet::Delay;
 use paddock_hpet_timer::stop;
-use paddock_runtime::{entry, log, Component};
+use paddock_runtime::{entry, log, witness, Component};
 use paddock_timer::{tsc, TimerClient};
 
 entry!(main);
@@ -59,10 +58,7 @@ fn main(c: Component) -> ! {
     }
     // The most any sleep overran, for the root task's record (the clock
     // is the timer's, which a peer flooding the timer cannot write).
-    let mut text = heapless::String::<24>::new();
-    if write!(text, "max late {} us of {count}", max_late_ns / 1000).is_ok() {
-        let _ = c.witness(&text);
-    }
+    witness!("max late {} us of {count}", max_late_ns / 1000);
     let mut client = delay.into_inner();
     if absurd {
         // Hostile deadlines, written raw past the client-side check.
