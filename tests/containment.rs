@@ -298,3 +298,43 @@ fn a_walk_of_the_cptr_space_beyond_the_cnode_finds_nothing_and_each_probe_is_a_c
         assert!(record.contains(&restarted), "{record}");
     }
 }
+
+#[test]
+fn on_a_release_kernel_debug_and_unknown_system_calls_are_faults_the_root_task_records() {
+    // drivers/components/rogue/src/main.rs, `FOREIGN_SYSCALLS`.
+    let numbers: [i64; 8] = [-9, -10, -11, -12, -13, -64, 1, 1000];
+    let ws = paddock_tests::workspace();
+    let done = format!("[caller] syscalls done: {}", numbers.len());
+    let outcome = paddock_tests::boot_succeeding(
+        &ws.join("tests/fixtures/system/release-syscalls.toml"),
+        paddock::image::BuildOptions::default(),
+        paddock::qemu::BatchOptions {
+            timeout: Duration::from_secs(120),
+            echo: false,
+            until: vec![done],
+            ..Default::default()
+        },
+    );
+    let (log, record) = (&outcome.log, &outcome.record);
+    assert!(!log.contains("ALLOWED"), "{log}");
+    assert!(
+        record.contains("paddock: bootinfo: kernel config release"),
+        "not a release kernel:\n{record}"
+    );
+    let faults: Vec<&str> = record
+        .lines()
+        .filter(|l| l.starts_with("paddock: fault: component `caller`"))
+        .collect();
+    assert_eq!(faults.len(), numbers.len(), "{record}");
+    for (generation, (line, number)) in faults.iter().zip(numbers).enumerate() {
+        // The kernel reports the number as a machine word.
+        let expected = format!(
+            "paddock: fault: component `caller` (generation {generation}): UnknownSyscall: syscall {}, ip 0x",
+            number as u64
+        );
+        assert!(
+            line.starts_with(&expected),
+            "expected `{expected}`, got `{line}`"
+        );
+    }
+}

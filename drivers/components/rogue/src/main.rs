@@ -102,8 +102,34 @@ fn flood(c: &Component) -> ! {
     }
 }
 
+/// System call numbers a component must not be able to use (`syscalls =
+/// 1`): on a release kernel the debug calls' numbers (-9 to -12 on a debug
+/// kernel of seL4 5.0), numbers past the end of the list, and positive
+/// ones. Each must be an `UnknownSyscall` fault.
+const FOREIGN_SYSCALLS: [isize; 8] = [-9, -10, -11, -12, -13, -64, 1, 1000];
+
+/// Generation `g` makes the `g`th foreign system call and so faults; the
+/// root task restarts it (`restart = "always"`) for the next one.
+fn syscalls(c: &Component) -> ! {
+    match usize::try_from(c.generation())
+        .ok()
+        .and_then(|g| FOREIGN_SYSCALLS.get(g))
+    {
+        Some(&number) => {
+            log!("system call {number}");
+            let _ = sel4::syscall::by_number(number);
+            log!("check system call {number}: ALLOWED");
+        }
+        None => log!("syscalls done: {}", FOREIGN_SYSCALLS.len()),
+    }
+    c.park()
+}
+
 fn main(c: Component) -> ! {
     log!("generation {}", c.generation());
+    if c.param("syscalls") == Some(1) {
+        syscalls(&c);
+    }
     if c.param("walk") == Some(1) {
         walk(&c);
     }
