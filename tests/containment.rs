@@ -338,3 +338,36 @@ fn on_a_release_kernel_debug_and_unknown_system_calls_are_faults_the_root_task_r
         );
     }
 }
+
+#[test]
+fn a_client_that_breaks_the_serial_drivers_ring_is_named_and_the_driver_never_faults() {
+    let ws = paddock_tests::workspace();
+    let named = "paddock: witness `serial`: client broke ring";
+    let outcome = paddock_tests::boot_succeeding(
+        &ws.join("tests/fixtures/system/serial-rogue.toml"),
+        paddock::image::BuildOptions::default(),
+        paddock::qemu::BatchOptions {
+            timeout: Duration::from_secs(90),
+            echo: false,
+            until: vec![named.into(), "[console] wrote tail 1000".into()],
+            ..Default::default()
+        },
+    );
+    let (log, record) = (&outcome.log, &outcome.record);
+    // The attack happened (the rogue's word) ...
+    assert!(
+        log.contains("[console] wrote tail 1000 into `serial-tx`"),
+        "{log}"
+    );
+    // ... and the driver's verdict is in the record, which the client
+    // cannot write: it named the break and did not fault.
+    assert!(record.contains(named), "{record}");
+    assert!(
+        !record.contains("paddock: fault: component `serial`"),
+        "{record}"
+    );
+    assert!(
+        log.contains("[serial] stopped serving the client: it broke the ring protocol (peer tail 1000 outside"),
+        "{log}"
+    );
+}

@@ -125,8 +125,44 @@ fn syscalls(c: &Component) -> ! {
     c.park()
 }
 
+/// The serial driver's bad client (`serial = 1`): writes a tail 1000 past
+/// the head into the active queue of ring `serial-tx`, which it produces,
+/// and signals the driver.
+fn break_serial(c: &Component) -> ! {
+    let (Ok(queues), Ok(driver)) = (c.region("ring.serial-tx.queues"), c.slot("ring.serial-tx"))
+    else {
+        log!("no ring `serial-tx`");
+        c.park()
+    };
+    if queues.size < paddock_ring::layout::HEADER_BYTES as u64 {
+        log!("ring `serial-tx` is too small");
+        c.park()
+    }
+    // SAFETY: the root task mapped the ring's queues read-write here, the
+    // active queue's header first, and the tail word at its offset is an
+    // aligned u32 that only atomics touch.
+    let tail = unsafe {
+        &*((queues.vaddr as usize + paddock_ring::layout::offsets::TAIL)
+            as *const core::sync::atomic::AtomicU32)
+    };
+    let now = tail.load(core::sync::atomic::Ordering::Relaxed);
+    tail.store(
+        now.wrapping_add(1000),
+        core::sync::atomic::Ordering::Release,
+    );
+    sel4::syscall::signal(driver);
+    log!(
+        "wrote tail {} into `serial-tx` and signalled the driver",
+        now.wrapping_add(1000)
+    );
+    c.park()
+}
+
 fn main(c: Component) -> ! {
     log!("generation {}", c.generation());
+    if c.param("serial") == Some(1) {
+        break_serial(&c);
+    }
     if c.param("syscalls") == Some(1) {
         syscalls(&c);
     }

@@ -5,7 +5,7 @@ use core::cell::Cell;
 use paddock_component_support::rings::{self, Reader, Writer};
 use paddock_ring::{ByteReader, ByteWriter, PeerError};
 use paddock_runtime::sel4::{self, CPtr};
-use paddock_runtime::{log, Component};
+use paddock_runtime::{log, witness, Component};
 use paddock_serial_16550::regs::{offset, Mcr};
 use paddock_serial_16550::{Config, Error, Parity, PortIo, Uart};
 
@@ -101,7 +101,15 @@ pub fn run(c: Component, line: Line) -> ! {
     loop {
         let again = match driver.service(bits) {
             Ok(again) => again,
-            Err(e) => panic!("the client broke the ring protocol: {e}"),
+            Err(e) => {
+                // Its only client broke the rings: nothing of them can be
+                // trusted any more. Say so where the client cannot write,
+                // and stop serving rather than fault and be restarted into
+                // the same rings.
+                log!("stopped serving the client: it broke the ring protocol ({e})");
+                witness!("client broke ring");
+                c.park();
+            }
         };
         bits = if again != 0 {
             again
