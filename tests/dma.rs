@@ -59,7 +59,7 @@ fn dma_outside_the_declared_windows_is_blocked_by_vt_d() {
     let (log, record) = (&outcome.log, &outcome.record);
     for target in ["0x110000", "0x0"] {
         assert!(
-            log.contains(&format!("bus address {target}, outside its windows")),
+            log.contains(&format!("bus address {target} (")),
             "the rogue did not attempt {target}:\n{log}"
         );
         // The kernel's VT-d fault report names the device and the address.
@@ -85,6 +85,122 @@ fn dma_outside_the_declared_windows_is_blocked_by_vt_d() {
     assert!(record.contains(witnessed), "{record}");
     assert!(
         !record.contains("paddock: fault: component `edu-client`"),
+        "{record}"
+    );
+}
+
+/// Runs a binutils program on `file` (Debian's binutils, which the
+/// provisioning installs).
+fn binutils(program: &str, args: &[&str], file: &std::path::Path) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(out.status.success(), "{program} {}", file.display());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The physical address of kernel symbol `name` (its link address less
+/// the kernel window's base, for the symbols above it).
+fn kernel_symbol(symbols: &str, name: &str) -> u64 {
+    let address = symbols
+        .lines()
+        .find(|l| l.split_whitespace().last() == Some(name))
+        .and_then(|l| u64::from_str_radix(l.split_whitespace().next()?, 16).ok())
+        .unwrap_or_else(|| panic!("no symbol `{name}` in the kernel"));
+    address & 0x7fff_ffff
+}
+
+#[test]
+fn dma_aimed_at_the_kernel_its_page_tables_and_the_root_task_is_blocked_by_vt_d() {
+    // The targets come from the kernel this image boots, before it boots:
+    // the page of its current-thread pointer (`ksCurThread`), its global
+    // PML4 (the top page table of every address space's kernel half), and
+    // the root task's image, which the kernel moves to the first page past
+    // its own end (program headers). Its load address, 1 MiB, would not
+    // do: that bus address is inside the client's data window here.
+    let ws = paddock_tests::workspace();
+    let description = ws.join("images/dma-containment.toml");
+    let image = paddock_tests::build_description(&description, Default::default())
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let symbols = binutils("objdump", &["-t"], &image.kernel);
+    let headers = binutils("readelf", &["-lW"], &image.kernel);
+    let (mut start, mut end) = (u64::MAX, 0);
+    for l in headers
+        .lines()
+        .filter(|l| l.trim_start().starts_with("LOAD"))
+    {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+        let (paddr, memsz) = (hex(f[3]), hex(f[5]));
+        start = start.min(paddr);
+        end = end.max(paddr + memsz);
+    }
+    let root_task = end.div_ceil(0x1000) * 0x1000;
+    let global_pml4 = kernel_symbol(&symbols, "x64KSGlobalPML4");
+    let kernel_data = kernel_symbol(&symbols, "ksCurThread") & !0xfff;
+    let text = std::fs::read_to_string(&description).unwrap().replacen(
+        "restart = \"always\"\n",
+        &format!(
+            "restart = \"always\"\n\n[component.params]\ndma_kernel = {kernel_data:#x}\ndma_page_table = {global_pml4:#x}\ndma_root_task = {root_task:#x}\n"
+        ),
+        1,
+    );
+    let text = text.replace(
+        "name = \"dma-containment\"",
+        "name = \"dma-kernel-targets\"",
+    );
+    let dir = ws.join("target/dma-targets");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("dma-kernel-targets.toml");
+    std::fs::write(&path, text).unwrap();
+    let outcome = paddock_tests::boot_succeeding(
+        &path,
+        Default::default(),
+        paddock::qemu::BatchOptions {
+            timeout: Duration::from_secs(120),
+            echo: false,
+            until: vec![
+                "attacks done".into(),
+                "paddock: witness `edu-client`: ok 0 no 4 bad 8 src ok".into(),
+            ],
+            ..Default::default()
+        },
+    );
+    let (log, record) = (&outcome.log, &outcome.record);
+    // The kernel itself says where it and the root task are.
+    assert!(
+        log.contains(&format!("Kernel loaded to: start={start:#x} end=")),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("to={root_task:#x} ")),
+        "the root task's image is not at {root_task:#x}:\n{log}"
+    );
+    for (what, target) in [
+        ("dma_kernel", kernel_data),
+        ("dma_page_table", global_pml4),
+        ("dma_root_task", root_task),
+    ] {
+        assert!(
+            log.contains(&format!(
+                "bus address {target:#x} ({what}), outside its windows"
+            )),
+            "the rogue did not aim at {what}:\n{log}"
+        );
+        let fault =
+            format!("IOMMU: DMA write page fault from bus/dev/fun 0x18 on address 0x0:{target:x}");
+        assert!(
+            log.contains(&fault),
+            "no VT-d fault for {what} at {target:#x}:\n{log}"
+        );
+    }
+    // The system ran on: the root task saw no fault of anyone's, and the
+    // client reported as always.
+    assert!(!record.contains("paddock: fault:"), "{record}");
+    assert!(
+        record.contains("paddock: witness `edu-client`: ok 0 no 4 bad 8 src ok"),
         "{record}"
     );
 }

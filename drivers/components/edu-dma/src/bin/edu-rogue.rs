@@ -40,8 +40,22 @@ fn main(c: Component) -> ! {
     for word in 0..1024 {
         edu.mmio_mut().write32(0x40000 + 4 * word, POISON);
     }
-    for target in [window.vaddr + window.size, 0] {
-        log!("DMA of 4095 poisoned bytes to bus address {target:#x}, outside its windows");
+    // Past its own window and page 0 always; then, when the description
+    // names them, the physical addresses where the kernel image, the
+    // kernel's page tables and the root task's image live: without an
+    // IOMMU a bus address is a physical one, and these writes would land
+    // there.
+    let named = ["dma_kernel", "dma_page_table", "dma_root_task"]
+        .map(|name| c.param(name).map(|at| (name, at)));
+    let targets = [
+        Some(("past_window", window.vaddr + window.size)),
+        Some(("zero", 0)),
+    ]
+    .into_iter()
+    .chain(named)
+    .flatten();
+    for (what, target) in targets {
+        log!("DMA of 4095 poisoned bytes to bus address {target:#x} ({what}), outside its windows");
         let request =
             DmaRequest::new(Direction::ToHost, target, 0, 4095).unwrap_or_else(|e| panic!("{e:?}"));
         if let Err(e) = edu.start_dma(request) {
