@@ -2,8 +2,11 @@
 //! one, then queues two frames of impossible lengths (4 bytes, 1,600
 //! bytes: refused by the driver one by one, which serves on), then writes
 //! a tail index far past anything its queue holds (a protocol break, for
-//! which the driver drops it). Every step is printed before it is taken;
-//! what happened is for the driver to say, not this program.
+//! which the driver drops it). With parameter `attack`, the break is
+//! another: 1, a frame whose buffer lies past the client's TX buffers (a
+//! descriptor outside its window); 2, one RX buffer given back twice,
+//! though the driver never sent it. Every step is printed before it is
+//! taken; what happened is for the driver to say, not this program.
 #![no_std]
 #![no_main]
 
@@ -41,6 +44,35 @@ fn run(c: &Component) -> Result<(), &'static str> {
     sel4::syscall::signal(driver);
     // The driver runs at a higher priority: it has handled the signal
     // before this component runs again.
+    match c.param("attack").unwrap_or(0) {
+        1 => {
+            let past = control.layout.tx_buffers * buf;
+            log!("queueing a frame in a buffer at {past:#x}, past its TX buffers");
+            tx.push(Descriptor {
+                offset: past,
+                len: 64,
+            })
+            .map_err(|_| "the TX queue is full")?;
+            let _ = tx.publish();
+            sel4::syscall::signal(driver);
+            log!("done");
+            return Ok(());
+        }
+        2 => {
+            log!("giving RX buffer 0 back twice, though the driver never sent it");
+            let mut free =
+                Producer::new(control.rx_free).map_err(|_| "the RX free queue is inconsistent")?;
+            for _ in 0..2 {
+                free.push(Descriptor { offset: 0, len: 0 })
+                    .map_err(|_| "the RX free queue is full")?;
+            }
+            let _ = free.publish();
+            sel4::syscall::signal(driver);
+            log!("done");
+            return Ok(());
+        }
+        _ => {}
+    }
     log!("writing a TX tail 5000 past its head");
     let header = control.tx_active.header();
     let head = header.head.load(Ordering::Acquire);
