@@ -253,9 +253,10 @@ fn a_descriptor_outside_the_window_drops_the_rogue_alone() {
     // (Attack 2 of the rogue, an RX buffer given back that the driver
     // never sent, is caught only when the driver next takes a buffer from
     // that client's free queue, which this short run never makes it do.)
-    for (attack, error) in [(1, "outside")] {
+    {
+        let (attack, error) = (1, "outside");
         let witnessed = "paddock: witness `net`: dropped rogue: broke";
-        let mut s = boot(&rogue_variant(attack), &[witnessed]);
+        let s = boot(&rogue_variant(attack), &[witnessed]);
         let log = s.log().to_string();
         let record = s.record();
         assert!(record.contains(witnessed), "attack {attack}:\n{record}");
