@@ -49,6 +49,10 @@ fn a_driver_reaches_its_own_configuration_space_through_the_policy() {
         "write of 2 bytes at 0x4",
         "write of 4 bytes at 0x44 (value 0x0) refused by policy row 10 (MSI capability; owner: root task)",
         "write of 2 bytes at 0x42",
+        "write of 4 bytes at 0x30 (value 0xfffe0001) refused by policy row 5 (expansion ROM; owner: root task)",
+        "write of 1 bytes at 0x34 (value 0x80) refused by policy row 6 (capabilities pointer; owner: root task)",
+        "write of 1 bytes at 0x3c (value 0xb) refused by policy row 7 (interrupt line/pin; owner: root task)",
+        "write of 1 bytes at 0xf (value 0x40) refused by policy row 3 (header; owner: root task)",
     ] {
         root_said(&format!("{root} {line}"));
     }

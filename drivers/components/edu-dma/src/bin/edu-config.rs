@@ -61,6 +61,19 @@ fn probe(config: &PciConfig) {
         "write setting bus master",
         config.write16(0x04, command | 1 << 2),
     );
+    // The rest of what the root task owns in the header: a second decode
+    // window, the list it walked, the interrupt routing, and BIST (which
+    // may reset the function).
+    report(
+        "write enabling the expansion ROM",
+        config.write32(0x30, 0xfffe_0001),
+    );
+    report(
+        "write to the capabilities pointer",
+        config.write8(0x34, 0x80),
+    );
+    report("write to the interrupt line", config.write8(0x3c, 0x0b));
+    report("write starting BIST", config.write8(0x0f, 0x40));
     match msi {
         Some(at) => {
             report("write to the MSI address", config.write32(at + 4, 0));
