@@ -15,17 +15,17 @@ use paddock_protocol::line_report::{self as protocol, word};
 use paddock_spec::{CapKind, SymbolKind};
 use sel4::sys::constants as k;
 
-// A report must never be taken for one of the kernel's fault messages.
-const _: () = {
-    let l = protocol::LATE;
-    assert!(
-        l != k::Fault_VMFault
-            && l != k::Fault_UserException
-            && l != k::Fault_UnknownSyscall
-            && l != k::Fault_CapFault
-            && l != k::Fault_NullFault
-    );
-};
+/// Whether `label` is none of the kernel's fault messages' labels, so a
+/// component's report on its fault endpoint can never be taken for one.
+pub const fn not_a_fault_label(label: u64) -> bool {
+    label != k::Fault_VMFault
+        && label != k::Fault_UserException
+        && label != k::Fault_UnknownSyscall
+        && label != k::Fault_CapFault
+        && label != k::Fault_NullFault
+}
+
+const _: () = assert!(not_a_fault_label(protocol::LATE));
 
 /// Serves a late report from component `ci`; never replies (the holder
 /// sent without waiting).

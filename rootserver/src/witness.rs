@@ -4,20 +4,13 @@
 
 use crate::system::System;
 use paddock_protocol::record::{self, WITNESS_BYTES, WITNESS_PREFIX};
-use sel4::sys::constants as k;
 
-// A report must never be taken for one of the kernel's fault messages.
-const _: () = {
-    let l = record::WITNESS;
-    assert!(
-        l != k::Fault_VMFault
-            && l != k::Fault_UserException
-            && l != k::Fault_UnknownSyscall
-            && l != k::Fault_CapFault
-            && l != k::Fault_NullFault
-            && l != paddock_protocol::line_report::LATE
-    );
-};
+// A report must never be taken for one of the kernel's fault messages, nor
+// for a shared line's report.
+const _: () = assert!(
+    crate::line_report::not_a_fault_label(record::WITNESS)
+        && record::WITNESS != paddock_protocol::line_report::LATE
+);
 
 /// Prints the report of component `ci`; never replies (the witness sent
 /// without waiting). Bytes outside printable ASCII are shown as `?`, so a
