@@ -249,6 +249,22 @@ fn a_rogue_component_is_contained_and_the_system_keeps_running() {
     );
 }
 
+/// Boots fixture `tests/fixtures/system/<name>.toml` until each of
+/// `until` has appeared on the console.
+fn boot_fixture(name: &str, until: Vec<String>) -> Outcome {
+    let path = paddock_tests::workspace().join(format!("tests/fixtures/system/{name}.toml"));
+    paddock_tests::boot_succeeding(
+        &path,
+        paddock::image::BuildOptions::default(),
+        paddock::qemu::BatchOptions {
+            timeout: Duration::from_secs(120),
+            echo: false,
+            until,
+            ..Default::default()
+        },
+    )
+}
+
 /// The CPtrs the walk invokes: every bit above the CNode's 5 alone, then
 /// four mixed values (drivers/components/rogue/src/main.rs, `far_cptr`).
 fn far_cptrs() -> Vec<u64> {
@@ -260,19 +276,9 @@ fn far_cptrs() -> Vec<u64> {
 
 #[test]
 fn a_walk_of_the_cptr_space_beyond_the_cnode_finds_nothing_and_each_probe_is_a_cap_fault() {
-    let ws = paddock_tests::workspace();
     let cptrs = far_cptrs();
     let done = format!("[walker] walk done: {} CPtrs", cptrs.len());
-    let outcome = paddock_tests::boot_succeeding(
-        &ws.join("tests/fixtures/system/cptr-walk.toml"),
-        paddock::image::BuildOptions::default(),
-        paddock::qemu::BatchOptions {
-            timeout: Duration::from_secs(120),
-            echo: false,
-            until: vec![done.clone()],
-            ..Default::default()
-        },
-    );
+    let outcome = boot_fixture("cptr-walk", vec![done.clone()]);
     let (log, record) = (&outcome.log, &outcome.record);
     assert!(!log.contains("ALLOWED"), "{log}");
     assert!(!log.contains("refused without a fault"), "{log}");
@@ -303,18 +309,8 @@ fn a_walk_of_the_cptr_space_beyond_the_cnode_finds_nothing_and_each_probe_is_a_c
 fn on_a_release_kernel_debug_and_unknown_system_calls_are_faults_the_root_task_records() {
     // drivers/components/rogue/src/main.rs, `FOREIGN_SYSCALLS`.
     let numbers: [i64; 8] = [-9, -10, -11, -12, -13, -64, 1, 1000];
-    let ws = paddock_tests::workspace();
     let done = format!("[caller] syscalls done: {}", numbers.len());
-    let outcome = paddock_tests::boot_succeeding(
-        &ws.join("tests/fixtures/system/release-syscalls.toml"),
-        paddock::image::BuildOptions::default(),
-        paddock::qemu::BatchOptions {
-            timeout: Duration::from_secs(120),
-            echo: false,
-            until: vec![done],
-            ..Default::default()
-        },
-    );
+    let outcome = boot_fixture("release-syscalls", vec![done]);
     let (log, record) = (&outcome.log, &outcome.record);
     assert!(!log.contains("ALLOWED"), "{log}");
     assert!(
@@ -341,17 +337,10 @@ fn on_a_release_kernel_debug_and_unknown_system_calls_are_faults_the_root_task_r
 
 #[test]
 fn a_client_that_breaks_the_serial_drivers_ring_is_named_and_the_driver_never_faults() {
-    let ws = paddock_tests::workspace();
     let named = "paddock: witness `serial`: client broke ring";
-    let outcome = paddock_tests::boot_succeeding(
-        &ws.join("tests/fixtures/system/serial-rogue.toml"),
-        paddock::image::BuildOptions::default(),
-        paddock::qemu::BatchOptions {
-            timeout: Duration::from_secs(90),
-            echo: false,
-            until: vec![named.into(), "[console] wrote tail 1000".into()],
-            ..Default::default()
-        },
+    let outcome = boot_fixture(
+        "serial-rogue",
+        vec![named.into(), "[console] wrote tail 1000".into()],
     );
     let (log, record) = (&outcome.log, &outcome.record);
     // The attack happened (the rogue's word) ...
