@@ -348,26 +348,32 @@ fn witnessed(record: &str, who: &str, key: &str) -> Option<u64> {
 }
 
 /// How late the client's sleeps ended at most, in microseconds, from its
-/// report in the root task's record, and the timer's count of idle
-/// wake-ups, when `timer-flood` runs with the flooder or, for the
-/// baseline, without it (its component and channel taken out).
-fn flood_run(flooding: bool) -> (u64, Option<u64>, String) {
+/// report in the root task's record, and the record, when fixture
+/// `<fixture>.toml` runs with its rogue `rogue` or, for the baseline,
+/// without it (the rogue's tables and its channel taken out).
+fn rogue_run(fixture: &str, rogue: &str, with_rogue: bool) -> (u64, String) {
     let ws = workspace();
-    let mut text = std::fs::read_to_string(ws.join("tests/fixtures/system/timer-flood.toml"))
-        .expect("the fixture");
-    if !flooding {
-        // Tables start at `[[`; drop the flooder's and its channel's.
+    let mut text =
+        std::fs::read_to_string(ws.join(format!("tests/fixtures/system/{fixture}.toml")))
+            .expect("the fixture");
+    if !with_rogue {
+        // Tables start at `[[`; drop the rogue's and its channel's.
+        let own = format!("name = \"{rogue}\"");
+        let channel = format!("name = \"{rogue}-timer\"");
         text = text
             .split("\n[[")
-            .filter(|t| !t.contains("name = \"flood\"") && !t.contains("name = \"flood-timer\""))
+            .filter(|t| !t.contains(&own) && !t.contains(&channel))
             .collect::<Vec<_>>()
             .join("\n[[")
-            .replace("name = \"timer-flood\"", "name = \"timer-flood-baseline\"");
+            .replace(
+                &format!("name = \"{fixture}\""),
+                &format!("name = \"{fixture}-baseline\""),
+            );
     }
-    let dir = ws.join("target/timer-flood");
+    let dir = ws.join(format!("target/{fixture}"));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(if flooding {
-        "flood.toml"
+    let path = dir.join(if with_rogue {
+        "rogue.toml"
     } else {
         "baseline.toml"
     });
@@ -388,14 +394,15 @@ fn flood_run(flooding: bool) -> (u64, Option<u64>, String) {
     );
     let record = outcome.record;
     let late = witnessed(&record, "tock", "max late").unwrap_or_else(|| panic!("{record}"));
-    let idle = witnessed(&record, "timer", "idle wake-ups");
-    (late, idle, record)
+    (late, record)
 }
 
 #[test]
 fn a_flood_of_signals_at_the_timer_delays_an_honest_client_by_at_most_a_time_slice() {
-    let (late, idle, record) = flood_run(true);
-    let (baseline, baseline_idle, baseline_record) = flood_run(false);
+    let (late, record) = rogue_run("timer-flood", "flood", true);
+    let (baseline, baseline_record) = rogue_run("timer-flood", "flood", false);
+    let idle = witnessed(&record, "timer", "idle wake-ups");
+    let baseline_idle = witnessed(&baseline_record, "timer", "idle wake-ups");
     eprintln!(
         "latest sleep: {late} us late with the flood ({idle:?} idle wake-ups of the timer), {baseline} us without"
     );
@@ -411,5 +418,33 @@ fn a_flood_of_signals_at_the_timer_delays_an_honest_client_by_at_most_a_time_sli
     assert!(
         late <= baseline + 20_000,
         "{late} us late with the flood (baseline {baseline} us):\n{record}"
+    );
+}
+
+#[test]
+fn a_fault_storm_is_stopped_by_the_crash_loop_budget_and_delays_an_honest_client_little() {
+    let (late, record) = rogue_run("timer-storm", "storm", true);
+    let (baseline, _) = rogue_run("timer-storm", "storm", false);
+    eprintln!("latest sleep: {late} us late with the storm, {baseline} us without");
+    // The root task stopped the storm once it was over the budget: 101
+    // faults recorded, 100 restarts, then the stop.
+    let faults = record.matches("paddock: fault: component `storm`").count();
+    assert_eq!(faults, 101, "{record}");
+    assert!(
+        record.contains("paddock: restarted `storm` (generation 100)")
+            && !record.contains("paddock: restarted `storm` (generation 101)"),
+        "{record}"
+    );
+    assert!(
+        record.contains(
+            "paddock: stopped `storm`: a crash loop: more than 100 faults within 1000 ms"
+        ),
+        "{record}"
+    );
+    // The honest client, under -icount: no more than 50 ms later than
+    // without the storm.
+    assert!(
+        late <= baseline + 50_000,
+        "{late} us late with the storm (baseline {baseline} us):\n{record}"
     );
 }

@@ -153,7 +153,7 @@ pub fn main(bootinfo: BootInfo) -> ! {
         }
     );
     println!("{SUCCESS_SENTINEL}");
-    faults::serve(&mut system, &mut scratch, &found, &views)
+    faults::serve(&mut system, &mut scratch, &found, &views, mhz)
 }
 
 /// Every PCI device found that signals through INTx must reach the line
@@ -271,7 +271,7 @@ fn boot_blob() -> &'static [u8] {
 
 /// The time-stamp counter: wall time under TCG, guest instructions under
 /// `-icount` (the basis of repeatable in-guest measurements).
-fn tsc() -> u64 {
+pub(crate) fn tsc() -> u64 {
     // SAFETY: rdtsc reads a counter; it has no memory effects and is
     // available on every x86_64 CPU the kernel supports.
     unsafe { core::arch::x86_64::_rdtsc() }

@@ -133,6 +133,7 @@ pub fn serve(
     scratch: &mut Scratch,
     pci: &[Option<pci::Found>],
     views: &Views,
+    tsc_mhz: u64,
 ) -> ! {
     loop {
         let reply = sel4::syscall::recv(system.fault_endpoint);
@@ -186,7 +187,9 @@ pub fn serve(
                 system.spec.caps_of(c).len()
             );
         }
+        let crash_loop = count_fault(&mut system.running[ci], tsc_mhz);
         let decision = match RestartKind::from_u8(c.restart) {
+            _ if crash_loop => Decision::Stop(CRASH_LOOP),
             Some(RestartKind::Always) => Decision::Restart,
             Some(RestartKind::Limit) if generation < u64::from(c.restart_limit.get()) => {
                 Decision::Restart
@@ -211,6 +214,32 @@ pub fn serve(
             }
         }
     }
+}
+
+/// A component that faults more than this many times within
+/// [`CRASH_LOOP_WINDOW_MS`] is stopped whatever its restart policy: each
+/// restart is root-task work at the highest priority (reloading the
+/// program, zeroing the stack and heap), so a loop of them would starve
+/// every other component.
+const CRASH_LOOP_FAULTS: u32 = 100;
+const CRASH_LOOP_WINDOW_MS: u64 = 1000;
+/// Why such a component was stopped (the two numbers above).
+const CRASH_LOOP: &str = "a crash loop: more than 100 faults within 1000 ms";
+
+/// Counts a fault of a component; whether it is over the crash-loop budget.
+/// The window is measured with the TSC (guest instructions under
+/// `-icount`, which keeps it repeatable).
+fn count_fault(running: &mut system::Running, tsc_mhz: u64) -> bool {
+    let now = crate::boot::tsc();
+    let window = CRASH_LOOP_WINDOW_MS
+        .saturating_mul(1000)
+        .saturating_mul(tsc_mhz.max(1));
+    if running.recent_faults == 0 || now.wrapping_sub(running.window_start) > window {
+        running.window_start = now;
+        running.recent_faults = 0;
+    }
+    running.recent_faults = running.recent_faults.saturating_add(1);
+    running.recent_faults > CRASH_LOOP_FAULTS
 }
 
 /// The unmapped page the plan leaves below a stack (a 4 KiB page).

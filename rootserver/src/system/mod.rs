@@ -212,6 +212,9 @@ pub struct Running {
     pub refused: bool,
     /// How often a shared line's holder reported this component late.
     pub late_answers: u32,
+    /// Faults since `window_start` (TSC), for the crash-loop budget.
+    pub recent_faults: u32,
+    pub window_start: u64,
 }
 
 /// The per-object and per-component state of a built system: large, so it
@@ -353,6 +356,8 @@ impl Builder<'_> {
                 stopped: false,
                 refused: false,
                 late_answers: 0,
+                recent_faults: 0,
+                window_start: 0,
             });
         }
         // A component whose device is missing is refused: none of its

@@ -163,6 +163,11 @@ fn main(c: Component) -> ! {
     if c.param("serial") == Some(1) {
         break_serial(&c);
     }
+    if c.param("storm") == Some(1) {
+        // A fault storm: fault at once, in every generation.
+        // SAFETY: ud2 raises #UD, a fault the root task handles.
+        unsafe { core::arch::asm!("ud2", options(nomem, nostack)) };
+    }
     if c.param("syscalls") == Some(1) {
         syscalls(&c);
     }
