@@ -10,9 +10,11 @@
 
 mod input;
 
+pub mod blk;
 pub mod description;
 pub mod elf;
 pub mod info_pages;
+pub mod net;
 pub mod protocol;
 pub mod ring;
 pub mod runtime_log;
@@ -20,9 +22,11 @@ pub mod seeds;
 pub mod spec;
 pub mod virtio;
 
+pub use blk::blk_queues;
 pub use description::description;
 pub use elf::elf;
 pub use info_pages::info_pages;
+pub use net::net_queues;
 pub use protocol::{boot_blob, component_info};
 pub use ring::ring;
 pub use runtime_log::runtime_log;
@@ -85,6 +89,16 @@ pub const TARGETS: &[Target] = &[
         name: "virtio-used",
         run: virtio_used,
         feeds: "driver operations on a virtqueue interleaved with a hostile device's writes",
+    },
+    Target {
+        name: "blk-queues",
+        run: blk_queues,
+        feeds: "the block driver's request and response queues, the client hostile",
+    },
+    Target {
+        name: "net-queues",
+        run: net_queues,
+        feeds: "the network driver's four queues of a client, the client hostile",
     },
 ];
 

@@ -87,7 +87,7 @@ fn run(ring: &mut [u8], l: ChannelLayout, role: u8, input: &mut Input<'_>) {
         if op & 0x80 != 0 {
             hostile(op, [active, free], region, l, input);
         } else {
-            honest.step(op, region, l, input);
+            honest.step(op, l, input);
         }
     }
 }
@@ -143,7 +143,7 @@ fn hostile(
 }
 
 impl Honest<'_> {
-    fn step(&mut self, op: u8, region: DataRegion<'_>, l: ChannelLayout, input: &mut Input<'_>) {
+    fn step(&mut self, op: u8, l: ChannelLayout, input: &mut Input<'_>) {
         let mut scratch = [0u8; 256];
         match self {
             Honest::Sender(s, held) => match op % 6 {
@@ -297,7 +297,6 @@ impl Honest<'_> {
                 }
             },
         }
-        let _ = region;
     }
 }
 

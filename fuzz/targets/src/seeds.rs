@@ -294,6 +294,44 @@ fn virtio_programs() -> Vec<Vec<u8>> {
     vec![p, two]
 }
 
+/// Operation sequences for `blk-queues`: a valid read, accepted,
+/// completed and published; a write to a read-only device.
+fn blk_programs() -> Vec<Vec<u8>> {
+    let request = |op: u32, id: u32, block: u64, count: u32, offset: u64| {
+        let r = match op {
+            1 => paddock_blk::Request::read(id, block, count, offset),
+            2 => paddock_blk::Request::write(id, block, count, offset),
+            _ => paddock_blk::Request::flush(id),
+        };
+        r.as_bytes().to_vec()
+    };
+    // 512-byte blocks, depth 4, 8 blocks per request, read-write, 1024
+    // blocks, a 64 KiB window.
+    let header = [0u8, 3, 7, 0, 0, 4, 0, 4];
+    let mut read = header.to_vec();
+    read.push(0x80 | (1 << 1));
+    read.extend(request(1, 0, 10, 2, 0));
+    read.extend_from_slice(&[0, 1, 0, 2, 3]);
+    let mut write = header.to_vec();
+    write[3] = 1; // read-only
+    write.push(0x80 | (1 << 1));
+    write.extend(request(2, 1, 0, 1, 512));
+    write.extend_from_slice(&[0, 2]);
+    vec![read, write]
+}
+
+/// Operation sequences for `net-queues`: a frame received and given
+/// back, a frame sent and returned.
+fn net_programs() -> Vec<Vec<u8>> {
+    // 4 RX and 4 TX buffers; the client gives RX buffer 0 back and sends
+    // a 60-byte frame from TX buffer 4 (window offsets count from RX 0).
+    let mut p = vec![3 | (3 << 3), 0];
+    p.extend_from_slice(&[0, 1, 60, 0, 7]);
+    p.extend_from_slice(&[0x80, 0, 0, 0]);
+    p.extend_from_slice(&[0x80 | (1 << 2), 4, 60, 0, 3, 4, 7, 8, 1]);
+    vec![p]
+}
+
 /// Seeds of target `name`.
 pub fn seeds(name: &str) -> Vec<Vec<u8>> {
     match name {
@@ -309,6 +347,8 @@ pub fn seeds(name: &str) -> Vec<Vec<u8>> {
         "runtime-log" => logs(),
         "ring" => ring_programs(),
         "virtio-used" => virtio_programs(),
+        "blk-queues" => blk_programs(),
+        "net-queues" => net_programs(),
         _ => Vec::new(),
     }
 }
