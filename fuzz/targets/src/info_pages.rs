@@ -5,11 +5,10 @@
 use std::sync::atomic::AtomicU64;
 
 use paddock_net::NetLayout;
-use paddock_timer::page::WORDS as CLOCK_WORDS;
-use paddock_timer::ClockPage;
 use zerocopy::IntoBytes;
 
 use crate::input::Input;
+use crate::timer_page::{ClockPage, WORDS as CLOCK_WORDS};
 
 /// Bytes of input each page takes, in order: the network page, the block
 /// page, the clock page; what follows picks the network layout the client

@@ -10,6 +10,17 @@
 
 mod input;
 
+// The timer's clock page and its arithmetic, compiled here from the timer
+// crate's own files: `paddock-timer` with the `runtime` feature, which the
+// workspace's components turn on, brings the component runtime's panic
+// handler, which cannot link beside std. `page.rs` names `crate::clock`.
+#[allow(dead_code)]
+#[path = "../../../drivers/timer/src/clock.rs"]
+mod clock;
+#[allow(dead_code)]
+#[path = "../../../drivers/timer/src/page.rs"]
+mod timer_page;
+
 pub mod blk;
 pub mod description;
 pub mod elf;

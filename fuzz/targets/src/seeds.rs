@@ -195,9 +195,9 @@ fn device_info_pages() -> Vec<Vec<u8>> {
             read_only: false,
         });
     let clock = [0u64; CLOCK_BYTES / 8].map(AtomicU64::new);
-    let page = paddock_timer::ClockPage::new(&clock).expect("a page");
+    let page = crate::timer_page::ClockPage::new(&clock).expect("a page");
     page.publish(
-        paddock_timer::Params::calibrate(1_000, 5_000, 25_001_000, 10_005_000)
+        crate::clock::Params::calibrate(1_000, 5_000, 25_001_000, 10_005_000)
             .expect("a TSC's slope"),
     );
     let mut seed = Vec::new();
