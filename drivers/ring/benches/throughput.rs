@@ -75,11 +75,14 @@ mod bench {
         vec![Line([0; 128]); queue_bytes(SLOTS).unwrap().div_ceil(128)]
     }
 
-    fn publish(p: &mut Producer<'_>, how: Publish) {
-        let _ = black_box(match how {
+    /// Publishes; 1 if the consumer is to be signalled (counted, as a
+    /// component would branch on it).
+    fn publish(p: &mut Producer<'_>, how: Publish) -> u64 {
+        let notify = match how {
             Publish::Fenced => p.publish(),
             Publish::Deferred => p.publish_deferred(),
-        });
+        };
+        u64::from(notify.is_needed())
     }
 
     /// Every item pushed and published on its own, popped and released on
@@ -91,14 +94,15 @@ mod bench {
         thread::scope(|s| {
             s.spawn(|| {
                 let mut p = Producer::new(q).unwrap();
-                let mut i = 0;
+                let (mut i, mut signals) = (0, 0);
                 while i < ITEMS {
                     if p.push(desc(i)).is_ok() {
                         i += 1;
-                        publish(&mut p, how);
+                        signals += publish(&mut p, how);
                     }
                 }
-                let _ = black_box(p.settle());
+                signals += u64::from(p.settle().is_needed());
+                black_box(signals);
             });
             let mut c = Consumer::new(q).unwrap();
             let mut next = 0;
@@ -126,7 +130,7 @@ mod bench {
             s.spawn(|| {
                 let mut p = Producer::new(q).unwrap();
                 let mut batch = [Descriptor::default(); BATCH as usize];
-                let mut i = 0;
+                let (mut i, mut signals) = (0, 0);
                 while i < ITEMS {
                     let want = BATCH.min(ITEMS - i) as usize;
                     for (k, d) in batch[..want].iter_mut().enumerate() {
@@ -135,10 +139,11 @@ mod bench {
                     let n = p.push_slice(&batch[..want]).unwrap();
                     if n > 0 {
                         i += n as u64;
-                        publish(&mut p, how);
+                        signals += publish(&mut p, how);
                     }
                 }
-                let _ = black_box(p.settle());
+                signals += u64::from(p.settle().is_needed());
+                black_box(signals);
             });
             let mut c = Consumer::new(q).unwrap();
             let mut batch = [Descriptor::default(); BATCH as usize];
