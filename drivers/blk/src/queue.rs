@@ -60,7 +60,7 @@ use core::marker::PhantomData;
 use core::mem::size_of;
 use core::sync::atomic::{fence, AtomicU32, Ordering};
 
-use paddock_ring::layout::{is_valid_slot_count, QueueHeader, HEADER_BYTES, QUEUE_ALIGN};
+use paddock_ring::layout::{is_valid_slot_count, QueueHeader, HEADER_BYTES};
 use paddock_ring::{Idle, LayoutError, Notify, PeerError, PushError};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
@@ -137,7 +137,7 @@ impl<'a, R: Record> RecordQueue<'a, R> {
     }
 
     /// A queue of `slots` records over the start of `bytes`, which must be
-    /// [`QUEUE_ALIGN`]-aligned and [`record_queue_bytes`] long. Safe: the
+    /// [`QUEUE_ALIGN`](paddock_ring::layout::QUEUE_ALIGN)-aligned and [`record_queue_bytes`] long. Safe: the
     /// exclusive borrow means nothing else in this address space touches
     /// the memory for `'a` (host tests, or memory a component owns).
     pub fn from_bytes(bytes: &'a mut [u8], slots: u32) -> Result<Self, LayoutError> {
@@ -207,17 +207,7 @@ impl<'a, R: Record> RecordQueue<'a, R> {
     }
 }
 
-/// Checks that memory at `addr` of `given` bytes can hold `needed` bytes of
-/// queue.
-pub(crate) fn check_memory(addr: usize, given: usize, needed: usize) -> Result<(), LayoutError> {
-    if !addr.is_multiple_of(QUEUE_ALIGN) {
-        return Err(LayoutError::Misaligned { addr });
-    }
-    if given < needed {
-        return Err(LayoutError::TooSmall { needed, given });
-    }
-    Ok(())
-}
+pub(crate) use paddock_ring::layout::check_memory;
 
 /// The producer end of a record queue. Hold exactly one per queue.
 pub struct RecordProducer<'a, R> {

@@ -273,17 +273,7 @@ impl<'a> Window<'a> {
     }
 }
 
-/// Checks that memory at `addr` of `given` bytes can hold `needed` bytes of
-/// control region.
-pub(crate) fn check_memory(addr: usize, given: usize, needed: usize) -> Result<(), LayoutError> {
-    if !addr.is_multiple_of(QUEUE_ALIGN) {
-        return Err(LayoutError::Misaligned { addr });
-    }
-    if given < needed {
-        return Err(LayoutError::TooSmall { needed, given });
-    }
-    Ok(())
-}
+pub(crate) use paddock_ring::layout::check_memory;
 
 #[cfg(test)]
 mod tests {

@@ -165,6 +165,19 @@ const _: () = {
     assert!(HEADER_BYTES.is_multiple_of(core::mem::align_of::<Slot>()));
 };
 
+/// Checks that shared memory at `addr` of `given` bytes can hold `needed`
+/// bytes of queues (or of anything laid out with them): aligned to
+/// [`QUEUE_ALIGN`] and large enough.
+pub fn check_memory(addr: usize, given: usize, needed: usize) -> Result<(), LayoutError> {
+    if !addr.is_multiple_of(QUEUE_ALIGN) {
+        return Err(LayoutError::Misaligned { addr });
+    }
+    if given < needed {
+        return Err(LayoutError::TooSmall { needed, given });
+    }
+    Ok(())
+}
+
 /// Whether `slots` is an allowed slot count (a power of two, at most
 /// [`MAX_SLOTS`]).
 pub const fn is_valid_slot_count(slots: u32) -> bool {

@@ -84,6 +84,8 @@
 //! protocol does not rely on that.
 
 use crate::error::{LayoutError, PeerError, PushError};
+#[cfg(not(feature = "loom"))]
+pub(crate) use crate::layout::check_memory;
 use crate::layout::{is_valid_slot_count, QueueHeader, Slot};
 use crate::sync::{fence, Ordering};
 
@@ -218,19 +220,6 @@ impl<'a> Queue<'a> {
         let rest = (count - in_first).min(to_end.len());
         (&from_start[..in_first], &self.slots[..rest])
     }
-}
-
-/// Checks that shared memory at `addr` of `given` bytes can hold `needed`
-/// bytes of queue.
-#[cfg(not(feature = "loom"))]
-pub(crate) fn check_memory(addr: usize, given: usize, needed: usize) -> Result<(), LayoutError> {
-    if !addr.is_multiple_of(crate::layout::QUEUE_ALIGN) {
-        return Err(LayoutError::Misaligned { addr });
-    }
-    if given < needed {
-        return Err(LayoutError::TooSmall { needed, given });
-    }
-    Ok(())
 }
 
 /// The producer end of a queue: fills slots and moves `tail`. Hold exactly

@@ -504,3 +504,35 @@ impl fmt::Display for DeviceError {
         }
     }
 }
+
+/// `From` each of the transport's and queue's errors for a device's error
+/// type, whose variants `Transport`, `Layout`, `Submit` and `Device` wrap
+/// them: one definition for every device on the transport.
+macro_rules! wraps_transport_errors {
+    ($device_error:ty) => {
+        impl From<$crate::error::TransportError> for $device_error {
+            fn from(e: $crate::error::TransportError) -> Self {
+                Self::Transport(e)
+            }
+        }
+
+        impl From<$crate::error::LayoutError> for $device_error {
+            fn from(e: $crate::error::LayoutError) -> Self {
+                Self::Layout(e)
+            }
+        }
+
+        impl From<$crate::error::SubmitError> for $device_error {
+            fn from(e: $crate::error::SubmitError) -> Self {
+                Self::Submit(e)
+            }
+        }
+
+        impl From<$crate::error::DeviceError> for $device_error {
+            fn from(e: $crate::error::DeviceError) -> Self {
+                Self::Device(e)
+            }
+        }
+    };
+}
+pub(crate) use wraps_transport_errors;

@@ -5,11 +5,12 @@
 //! life.
 
 use paddock_blk::{Control, ControlLayout};
+use paddock_component_support::pci::{dma_window, window_part as part};
 use paddock_runtime::{Component, Region};
 use paddock_virtio::blk::request::SLOT_BYTES;
 use paddock_virtio::blk::RequestMemory;
 use paddock_virtio::queue::layout::{avail_ring_bytes, descriptor_table_bytes, QueueMemory};
-use paddock_virtio::{Iova, MappedRegion, Part};
+use paddock_virtio::MappedRegion;
 
 /// The driver's own DMA window: the virtqueue and request slots.
 pub const QUEUES_WINDOW: &str = "dma.blk.queues";
@@ -31,24 +32,11 @@ pub fn bars(c: &Component) -> [Option<MappedRegion>; 6] {
 
 /// Where the `queues` window is for the driver and for the device.
 fn queues_window(c: &Component) -> Result<(Region, u64), &'static str> {
-    let mapped = c
-        .region(QUEUES_WINDOW)
-        .map_err(|_| "no `queues` DMA window")?;
-    let iova = c
-        .iova(QUEUES_WINDOW)
-        .map_err(|_| "no IOVA for the `queues` window")?;
+    let (mapped, iova) = dma_window(c, QUEUES_WINDOW)?;
     if mapped.size < 2 * PAGE {
         return Err("the `queues` DMA window is smaller than two pages");
     }
-    Ok((mapped, iova.vaddr))
-}
-
-fn part(window: &Region, iova: u64, offset: u64, len: usize) -> Part {
-    Part {
-        vaddr: (window.vaddr + offset) as *mut u8,
-        len,
-        iova: Iova(iova + offset),
-    }
+    Ok((mapped, iova))
 }
 
 /// A virtqueue of `size` entries in the first page of the `queues` window

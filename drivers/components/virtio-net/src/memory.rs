@@ -16,11 +16,11 @@
 
 use core::sync::atomic::AtomicU8;
 
-use paddock_runtime::{Component, Region};
+use paddock_runtime::Component;
 use paddock_virtio::blk::request::SLOT_BYTES;
 use paddock_virtio::blk::RequestMemory;
 use paddock_virtio::queue::layout::{avail_ring_bytes, descriptor_table_bytes, QueueMemory};
-use paddock_virtio::{Iova, MappedRegion, Part};
+use paddock_virtio::MappedRegion;
 
 /// The driver's own DMA window: the virtqueues and frame headers.
 pub const QUEUES_WINDOW: &str = "dma.net.queues";
@@ -43,20 +43,8 @@ pub fn bars(c: &Component) -> [Option<MappedRegion>; 6] {
     paddock_component_support::pci::bars(c, "net")
 }
 
-/// A window the driver maps, with its IOVA.
-pub fn window(c: &Component, name: &str) -> Result<(Region, u64), &'static str> {
-    let mapped = c.region(name).map_err(|_| "a DMA window is not mapped")?;
-    let iova = c.iova(name).map_err(|_| "a DMA window has no IOVA")?;
-    Ok((mapped, iova.vaddr))
-}
-
-fn part(window: &Region, iova: u64, offset: u64, len: usize) -> Part {
-    Part {
-        vaddr: (window.vaddr + offset) as *mut u8,
-        len,
-        iova: Iova(iova + offset),
-    }
-}
+pub use paddock_component_support::pci::dma_window as window;
+use paddock_component_support::pci::window_part as part;
 
 /// The device's queues and headers.
 pub struct Queues {

@@ -63,29 +63,7 @@ pub enum BlkError {
     },
 }
 
-impl From<TransportError> for BlkError {
-    fn from(e: TransportError) -> Self {
-        Self::Transport(e)
-    }
-}
-
-impl From<LayoutError> for BlkError {
-    fn from(e: LayoutError) -> Self {
-        Self::Layout(e)
-    }
-}
-
-impl From<SubmitError> for BlkError {
-    fn from(e: SubmitError) -> Self {
-        Self::Submit(e)
-    }
-}
-
-impl From<DeviceError> for BlkError {
-    fn from(e: DeviceError) -> Self {
-        Self::Device(e)
-    }
-}
+crate::error::wraps_transport_errors!(BlkError);
 
 impl fmt::Display for BlkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

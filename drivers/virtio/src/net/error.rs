@@ -53,29 +53,7 @@ pub enum NetError {
     },
 }
 
-impl From<TransportError> for NetError {
-    fn from(e: TransportError) -> Self {
-        Self::Transport(e)
-    }
-}
-
-impl From<LayoutError> for NetError {
-    fn from(e: LayoutError) -> Self {
-        Self::Layout(e)
-    }
-}
-
-impl From<SubmitError> for NetError {
-    fn from(e: SubmitError) -> Self {
-        Self::Submit(e)
-    }
-}
-
-impl From<DeviceError> for NetError {
-    fn from(e: DeviceError) -> Self {
-        Self::Device(e)
-    }
-}
+crate::error::wraps_transport_errors!(NetError);
 
 impl fmt::Display for NetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
