@@ -45,24 +45,35 @@ fn line_settings(c: &Component) -> Config {
             None | Some(0) => Parity::None,
             Some(1) => Parity::Odd,
             Some(2) => Parity::Even,
-            Some(other) => panic!("parameter parity = {other}: use 0 (none), 1 (odd) or 2 (even)"),
+            Some(other) => stop(
+                c,
+                format_args!("parameter parity = {other}: use 0 (none), 1 (odd) or 2 (even)"),
+            ),
         },
         stop_bits: narrow("stop_bits", default.stop_bits.into()).min(255) as u8,
     }
 }
 
+/// Logs why the driver cannot serve and parks it for good.
+fn stop(c: &Component, why: impl core::fmt::Display) -> ! {
+    log!("stopped: {why}");
+    c.park()
+}
+
 /// Runs the driver on the component's caps and rings; never returns.
 pub fn run(c: Component, line: Line) -> ! {
-    let io = c.slot("io.com2").unwrap_or_else(|e| panic!("{e}"));
-    let irq = c.slot("irq.uart").unwrap_or_else(|e| panic!("{e}"));
-    let irq_bit = c.badge_bit("irq.uart").unwrap_or_else(|e| panic!("{e}"));
-    let rx = rings::writer(&c, RX_RING, SLOTS).unwrap_or_else(|e| panic!("{e}"));
-    let tx = rings::reader(&c, TX_RING, SLOTS).unwrap_or_else(|e| panic!("{e}"));
+    // What the plan must give, and rings a client may have broken before
+    // a restart: a clear line and a stop, not a fault to be restarted into.
+    let io = c.slot("io.com2").unwrap_or_else(|e| stop(&c, e));
+    let irq = c.slot("irq.uart").unwrap_or_else(|e| stop(&c, e));
+    let irq_bit = c.badge_bit("irq.uart").unwrap_or_else(|e| stop(&c, e));
+    let rx = rings::writer(&c, RX_RING, SLOTS).unwrap_or_else(|e| stop(&c, e));
+    let tx = rings::reader(&c, TX_RING, SLOTS).unwrap_or_else(|e| stop(&c, e));
 
     let mut uart = Uart::new(Com2::new(io));
     let config = line_settings(&c);
     if let Err(e) = uart.init(&config) {
-        panic!("COM2 at {BASE:#x}: {e}");
+        stop(&c, format_args!("COM2 at {BASE:#x}: {e}"));
     }
     if line == Line::Loopback {
         loopback(&mut uart);
